@@ -1,0 +1,30 @@
+"""The ``ruview`` command: one sub-command per module in this package."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from . import analyze, demo, record, simulate
+
+COMMANDS = (simulate, record, analyze, demo)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ruview", description="Camera-free room sensing from ESP32 WiFi CSI.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in COMMANDS:
+        module.add_parser(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:  # e.g. `ruview analyze ... | head`
+        sys.stderr.close()
+        return 0
