@@ -28,12 +28,24 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--nodes", type=int, default=1)
     parser.add_argument("--rate-hz", type=float, default=DEFAULT_RATE_HZ)
     parser.add_argument("--duration", type=float, default=30.0, help="seconds of stream time")
+    parser.add_argument("--switch", action="append", default=[], type=_switch, metavar="SCENARIO@SECONDS",
+                        help="play another scenario in the same room from this second on (repeatable)")
     target = parser.add_mutually_exclusive_group(required=True)
     target.add_argument("--udp", metavar="HOST:PORT", help="send ADR-018 packets to this address")
     target.add_argument("--out", type=Path, metavar="FILE.csi.jsonl", help="write a recording plus FILE.truth.jsonl")
     parser.add_argument("--realtime", action="store_true", help="pace packets to the stream clock")
     parser.add_argument("--json", action="store_true", help="print a JSON summary")
     parser.set_defaults(run=run)
+
+
+def _switch(text: str) -> tuple[str, float]:
+    scenario, _, at = text.partition("@")
+    if scenario not in SCENARIOS:
+        raise argparse.ArgumentTypeError(f"unknown scenario {scenario!r}")
+    try:
+        return scenario, float(at)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected SCENARIO@SECONDS") from None
 
 
 def truth_path(out: Path) -> Path:
@@ -54,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
         nodes=args.nodes, rate_hz=args.rate_hz, duration=args.duration,
         start_time=time.time() if args.udp else 0.0,
     )
-    simulation = simulate(config)
+    simulation = simulate(config, schedule=[(at, scenario) for scenario, at in args.switch])
     if args.out is not None:
         if not args.out.parent.is_dir():
             fail(f"{args.out.parent}: no such directory")

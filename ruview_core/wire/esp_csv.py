@@ -171,37 +171,84 @@ def read_csv(path: str | Path, stats: Counter[str] | None = None, node_id: int |
         yield from iter_csv(handle, stats, node_id)
 
 
-def read_csv_csi(path: str | Path) -> np.ndarray:
-    """Fast path: the CSI of every well-formed line of the most common size, ``[n, subcarriers]``.
+NUMERIC_COLUMNS = ("rssi", "noise_floor", "channel", "bandwidth", "stbc", "local_timestamp", "real_timestamp", "len")
 
-    One string join and one numpy conversion for the whole file instead of one per line.
+
+def _line_count(body: str) -> int:
+    return body.count(",") + 1 if "," in body else len(body.split())
+
+
+def read_csv_arrays(path: str | Path) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Fast path for whole files: metadata columns and ``[n, subcarriers]`` CSI of the lines of
+    the most common length, with one C-level text parse for all values instead of one per line.
+
+    Returns ``(columns, csi)``; ``columns`` maps the numeric metadata of :data:`NUMERIC_COLUMNS`
+    that the file's layout has to float arrays (none when the layout is unknown). Lines of other lengths are left out.
     """
-    bodies: dict[int, list[str]] = {}
+    heads: list[str] = []
+    bodies: list[str] = []
     with open(path, encoding="utf-8", errors="replace") as handle:
         for line in handle:
             open_at = line.find("[")
             close_at = line.find("]", open_at + 1)
-            if open_at < 0 or close_at < 0 or MARKER not in line[:open_at]:
+            if open_at < 0 or close_at < 0:
                 continue
-            body = line[open_at + 1 : close_at]
-            count = body.count(",") + 1 if "," in body else len(body.split())
-            bodies.setdefault(count, []).append(body)
+            marker = 0 if line.startswith(MARKER) else line.find(MARKER, 0, open_at)
+            if marker < 0:
+                continue
+            heads.append(line[marker:open_at])
+            bodies.append(line[open_at + 1 : close_at])
     if not bodies:
-        return np.empty((0, 0), dtype=np.complex64)
-    count, chosen = max(bodies.items(), key=lambda item: len(item[1]))
-    text = " ".join(chosen).replace(",", " ")
-    values = np.array(text.split(), dtype=np.int8).reshape(len(chosen), count)
-    return iq_to_csi(values, 1, count // 2)[:, 0, :]
+        return {}, np.empty((0, 0), dtype=np.complex64)
+    values = np.fromstring(" ".join(bodies).replace(",", " "), dtype=np.int16, sep=" ")
+    names = KNOWN_LAYOUTS.get(heads[0].rstrip(', "').count(",") + 1, ())
+    # Every column after type, id and mac is a number: one parse for all of them.
+    tails = [h.split(",", 3)[3].rstrip(', "') for h in heads]
+    numbers = np.fromstring(",".join(tails).replace(",", " "), dtype=np.float64, sep=" ")
+    width = len(names) - 3
+    if not names or numbers.size != width * len(heads):
+        names, width, numbers = (), 0, np.empty((len(heads), 0))
+    numbers = numbers.reshape(len(heads), width)
+    numeric = {name: numbers[:, i - 3] for i, name in enumerate(names) if name in NUMERIC_COLUMNS}
+    counts = numeric["len"].astype(np.int64) if "len" in numeric else None
+    if counts is None or counts.sum() != values.size:
+        # `len` disagrees with what was printed: count each line (slower, still one parse).
+        counts = np.array([_line_count(b) for b in bodies], dtype=np.int64)
+        if counts.sum() != values.size:
+            raise BadFieldError("CSI values are not integers")
+    count = int(np.bincount(counts).argmax())
+    keep = counts == count
+    if keep.all():
+        values = values.reshape(-1, count)
+    else:
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])[keep]
+        values = values[starts[:, None] + np.arange(count)]
+        numeric = {name: column[keep] for name, column in numeric.items()}
+    if count % 2 or (values < -128).any() or (values > 127).any():
+        raise BadFieldError("CSI values must be int8 (imaginary, real) pairs")
+    return numeric, iq_to_csi(values.astype(np.int8), 1, count // 2)[:, 0, :]
 
 
-def encode_csv_line(frame: CsiFrame, mac: str = "00:00:00:00:00:00") -> str:
-    """The esp-csi ``csi_recv`` line of a single-antenna frame (header: :data:`HEADER`)."""
-    values = csi_to_iq(frame.csi[:1])
-    channel = frame.channel or 0
-    columns = [
+def read_csv_csi(path: str | Path) -> np.ndarray:
+    """Just the CSI of :func:`read_csv_arrays`."""
+    return read_csv_arrays(path)[1]
+
+
+def encode_csv_line(frame: CsiFrame, mac: str = "00:00:00:00:00:00", layout: str = "esp-csi") -> str:
+    """A single-antenna frame as an esp-csi ``csi_recv`` line (header: :data:`HEADER`), or with
+    ``layout="csi-tool"`` as an ESP32-CSI-Tool line (no header, space-separated values)."""
+    values = csi_to_iq(frame.csi[:1]).tolist()
+    common = [
         MARKER, str(frame.sequence), mac, str(frame.rssi), "11", "1", "0",
         "1" if frame.flags & FLAG_40MHZ else "0", "0", "0", "0",
         "1" if frame.flags & FLAG_STBC else "0", "0", "0", str(frame.noise_floor), "0",
-        str(channel), "0", str(round(frame.timestamp * 1e6)), "0", "0", "0", str(len(values)), "0",
+        str(frame.channel or 0), "0", str(round(frame.timestamp * 1e6)), "0", "0", "0",
     ]
-    return ",".join(columns) + ',"[' + ",".join(map(str, values.tolist())) + ']"'
+    if layout == "csi-tool":
+        common[1] = "STA"
+        columns = common + ["1", repr(float(frame.timestamp)), str(len(values))]
+        return ",".join(columns) + ",[" + " ".join(map(str, values)) + " ]"
+    if layout != "esp-csi":
+        raise ValueError(f"unknown CSV layout {layout!r}")
+    columns = common + [str(len(values)), "0"]
+    return ",".join(columns) + ',"[' + ",".join(map(str, values)) + ']"'

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from ruview_core.wire import BadFieldError, TruncatedError, encode_csv_line, iter_csv, parse_csv_line, read_csv_csi
-from ruview_core.wire.esp_csv import HEADER
+from ruview_core.wire.esp_csv import HEADER, read_csv_arrays
 
 from .conftest import make_frame
 
@@ -69,13 +69,26 @@ def test_round_trip() -> None:
         assert b.timestamp == pytest.approx(a.timestamp, abs=1e-6)
 
 
-def test_fast_path_matches_line_parser(tmp_path) -> None:
-    frames = [make_frame(sequence=i, seed=i) for i in range(50)]
+@pytest.mark.parametrize("layout", ["esp-csi", "csi-tool"])
+def test_fast_path_matches_line_parser(tmp_path, layout: str) -> None:
+    frames = [make_frame(sequence=i, seed=i, rssi=-40 - i, freq_mhz=2437) for i in range(50)]
+    lines = [encode_csv_line(f, layout=layout) for f in frames]
+    lines.insert(10, encode_csv_line(make_frame(n_subcarriers=32), layout=layout))  # another length: left out
     path = tmp_path / "capture.csv"
-    path.write_text("\n".join([HEADER] + [encode_csv_line(f) for f in frames]) + "\n")
-    fast = read_csv_csi(path)
-    assert fast.shape == (50, 64)
-    np.testing.assert_array_equal(fast, np.stack([f.csi[0] for f in frames]))
+    path.write_text("\n".join([HEADER, "boot noise"] + lines) + "\n")
+    columns, csi = read_csv_arrays(path)
+    assert csi.shape == (50, 64)
+    np.testing.assert_array_equal(csi, np.stack([f.csi[0] for f in frames]))
+    np.testing.assert_array_equal(columns["rssi"], [f.rssi for f in frames])
+    assert set(columns["channel"]) == {6}
+    np.testing.assert_array_equal(read_csv_csi(path), csi)
+
+
+def test_fast_path_with_lying_len_column(tmp_path) -> None:
+    lines = [encode_csv_line(make_frame(seed=i)).replace(",128,0,", ",7,0,") for i in range(5)]
+    path = tmp_path / "capture.csv"
+    path.write_text("\n".join(lines) + "\n")
+    assert read_csv_csi(path).shape == (5, 64)
 
 
 @pytest.mark.parametrize(
@@ -91,3 +104,10 @@ def test_fast_path_matches_line_parser(tmp_path) -> None:
 def test_typed_errors(line: str, error: type[Exception]) -> None:
     with pytest.raises(error):
         parse_csv_line(line)
+
+
+def test_csi_tool_layout_round_trip() -> None:
+    frames = [make_frame(sequence=i, seed=i, freq_mhz=2412, timestamp=1700000000.25 + i) for i in range(5)]
+    decoded = list(iter_csv([encode_csv_line(f, layout="csi-tool") for f in frames]))
+    assert [f.timestamp for f in decoded] == [f.timestamp for f in frames]
+    assert all(np.array_equal(a.csi, b.csi) and b.channel == 1 for a, b in zip(frames, decoded))
