@@ -1,0 +1,118 @@
+"""What happens in the room: one person (or nobody) doing one thing, and its ground truth.
+
+Every scenario is drawn from a seed: the rates of breathing and heartbeat, how deep they are,
+exactly where the person sits / lies / stands, the sway and fidget trajectories, the walking path.
+Places come from the room (the chair, the bed, a standing spot), so a person who sits down in
+the ``sit`` scenario and in ``breathe_normal`` uses the same chair of the same room.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .body import Person, Rhythm, Wander
+from .room import Room
+
+SCENARIOS = (
+    "empty", "walk", "stand_still", "sit", "lie_down", "breathe_slow", "breathe_normal", "small_move",
+    "sleep_posture",
+)
+PERSON_TAG = 0x5202
+
+# Postural sway in metres rms per axis: standing people sway most, sleepers hardly at all. The band
+# stays below the slowest breathing rate so sway drifts the baseline instead of faking a breath.
+_SWAY_RMS = {"standing": 3e-3, "sitting": 1.5e-3, "lying": 0.5e-3}
+_SWAY_BAND_HZ = (0.01, 0.06)
+_NATURAL_BREATHING_BPM = (10.0, 20.0)
+_BREATHING_BPM = {"breathe_slow": (6.0, 10.0), "breathe_normal": (12.0, 18.0)}
+_HEART_BPM = (55.0, 95.0)
+# Slow rate variability (fraction of the rate), as in real breathing and heart-rate variability.
+_BREATHING_DRIFT = 0.04
+_HEART_DRIFT = 0.03
+
+
+@dataclass(frozen=True)
+class Activity:
+    """A scenario as played: the person (None for an empty room) and what the truth reports."""
+
+    scenario: str
+    person: Person | None
+    motion: bool
+    vitals_measurable: bool
+
+    def truth(self, second: int, local_start: float, local_end: float) -> dict:
+        """Ground truth for one second; ``local_*`` are the interval in the activity's own clock."""
+        person = self.person
+        measurable = person is not None and self.vitals_measurable
+        breathing = round(person.breathing.mean_rate(local_start, local_end), 2) if measurable else None
+        heart = round(person.heartbeat.mean_rate(local_start, local_end), 2) if measurable else None
+        return {
+            "t": int(second),
+            "presence": person is not None,
+            "posture": person.posture if person is not None else None,
+            "motion": bool(self.motion),
+            "breathing_bpm": breathing,
+            "heart_bpm": heart,
+        }
+
+
+def make_activity(scenario: str, room: Room, seed: int, segment: int = 0) -> Activity:
+    """The seeded activity for ``scenario`` in ``room``; ``segment`` separates repeated scenarios."""
+    if scenario not in SCENARIOS:
+        raise ValueError(f"unknown scenario {scenario!r}; choose one of {', '.join(SCENARIOS)}")
+    if scenario == "empty":
+        return Activity(scenario, None, motion=False, vitals_measurable=False)
+    rng = np.random.default_rng([seed, PERSON_TAG, SCENARIOS.index(scenario), segment])
+    # Base rates keep clear of the range ends by the drift, so the truth never leaves the range.
+    low, high = _BREATHING_BPM.get(scenario, _NATURAL_BREATHING_BPM)
+    breathing = Rhythm(
+        rate_bpm=rng.uniform(low * (1 + _BREATHING_DRIFT), high * (1 - _BREATHING_DRIFT)),
+        depth_m=rng.uniform(5e-3, 6e-3) if scenario == "breathe_slow" else rng.uniform(4e-3, 6e-3),
+        variability=_BREATHING_DRIFT, drift_period_s=rng.uniform(40, 90),
+        drift_phase=rng.uniform(0, 2 * np.pi), phase0=rng.uniform(0, 2 * np.pi),
+    )
+    heartbeat = Rhythm(
+        rate_bpm=rng.uniform(_HEART_BPM[0] * (1 + _HEART_DRIFT), _HEART_BPM[1] * (1 - _HEART_DRIFT)),
+        depth_m=rng.uniform(0.2e-3, 0.5e-3), variability=_HEART_DRIFT, drift_period_s=rng.uniform(20, 60),
+        drift_phase=rng.uniform(0, 2 * np.pi), phase0=rng.uniform(0, 2 * np.pi), pulse=True,
+    )
+    if scenario == "walk":
+        walker = _walker(room, rng, breathing, heartbeat)
+        return Activity(scenario, walker, motion=True, vitals_measurable=False)
+
+    if scenario in ("lie_down", "sleep_posture"):
+        posture = "lying"
+    elif scenario == "stand_still" or (scenario == "small_move" and rng.uniform() < 0.5):
+        posture = "standing"
+    else:
+        posture = "sitting"
+    place = {"standing": room.stand_spot, "sitting": room.chair, "lying": room.bed}[posture]
+    anchor = place[:2] + rng.normal(0, 0.08, 2)
+    facing = float(place[2] + rng.normal(0, 0.15))
+    if posture == "lying":
+        on_side = scenario == "sleep_posture"
+        chest_normal = np.array([0.0, 1.0, 0.0]) if on_side else np.array([0.0, 0.0, 1.0])
+    else:
+        chest_normal = np.array([1.0, 0.0, 0.0])
+    stillness = 0.3 if scenario == "sleep_posture" else 1.0
+    sway = Wander.draw(rng, _SWAY_RMS[posture] * stillness, *_SWAY_BAND_HZ)
+    # Fidgeting: head and hands wander a few centimetres at gesture speed.
+    fidget = Wander.draw(rng, 0.04, 0.2, 1.2, dims=9, components=5) if scenario == "small_move" else None
+    person = Person(posture, anchor, facing, chest_normal, breathing, heartbeat, sway, fidget=fidget)
+    return Activity(scenario, person, motion=scenario == "small_move", vitals_measurable=True)
+
+
+def _walker(room: Room, rng: np.random.Generator, breathing: Rhythm, heartbeat: Rhythm) -> Person:
+    """Someone walking a smooth closed-form path that stays 0.5 m clear of the walls."""
+    half = room.size[:2] / 2 - 0.5
+    freqs = rng.uniform(0.04, 0.10, 3)
+    weights = rng.uniform(0.3, 1.0, (3, 2))
+    amplitudes = weights / weights.sum(axis=0) * half  # sum of |amplitudes| <= half extent
+    path = Wander(freqs, amplitudes, rng.uniform(0, 2 * np.pi, (3, 2)))
+    sway = Wander.draw(rng, 2e-3, *_SWAY_BAND_HZ)
+    return Person(
+        "standing", room.size[:2] / 2, 0.0, np.array([1.0, 0.0, 0.0]), breathing, heartbeat, sway,
+        walk=path, step_hz=float(rng.uniform(1.6, 2.0)),
+    )
