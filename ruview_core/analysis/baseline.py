@@ -58,6 +58,7 @@ def fit_baseline(
     ``window_seconds`` windows; the motion threshold from the motion scores seen meanwhile.
     """
     times = np.asarray(times, dtype=np.float64)
+    times = times - times[0] if times.size else times  # epoch seconds leave no room for 1e-9 steps
     frames = np.asarray(frames)
     if times.size < 20 or times[-1] - times[0] < 2.0:
         return None
@@ -74,7 +75,7 @@ def fit_baseline(
         provisional.deviation(frames[(times >= start) & (times < start + window_seconds)])
         for start in np.arange(times[0], max(times[-1] - window_seconds, times[0]) + 1e-9, 1.0)
     ]
-    presence_threshold = max(MIN_PRESENCE_SCORE, PRESENCE_MARGIN * max(own))
+    presence_threshold = max(MIN_PRESENCE_SCORE, PRESENCE_MARGIN * max(own, default=0.0))
     motion_scores = np.asarray(motion_scores, dtype=np.float64)
     motion_scores = motion_scores[np.isfinite(motion_scores)]
     seen = MOTION_MARGIN * float(motion_scores.max()) if motion_scores.size else 0.0
