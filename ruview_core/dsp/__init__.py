@@ -1,5 +1,6 @@
 """Signal processing for ESP32 CSI: pure functions over numpy arrays."""
 
+from .align import AlignedCsi, align_to_profile, smooth_projection
 from .agc import GainStep, detect_gain_steps, remove_gain_steps
 from .hampel import hampel
 from .motion import motion_energy, motion_energy_series, motion_index, normalised_amplitude
@@ -31,6 +32,9 @@ from .subcarriers import (
 from .windows import sliding_windows
 
 __all__ = [
+    "AlignedCsi",
+    "align_to_profile",
+    "smooth_projection",
     "GainStep",
     "UniformSeries",
     "amplitude",

@@ -159,3 +159,14 @@ def test_real_recording_smoke():
         assert all(r["presence"] in (True, None) for r in mine)
     csi_frames = [p for p in packets if isinstance(p, CsiFrame)]
     assert {f.n_subcarriers for f in csi_frames} == {64, 128, 192}  # the mix the chain must cope with
+
+
+def test_baseline_with_epoch_timestamps() -> None:
+    """Live frames carry Unix receive times; the baseline must not lose its windows to rounding."""
+    from ruview_core.analysis import analyze_frames
+    from ruview_core.sim import SimConfig, simulate
+
+    frames = simulate(SimConfig(scenario="empty", seed=5, duration=8, start_time=1_775_000_000.0)).frames()
+    records = analyze_frames(frames, baseline_seconds=3)
+    assert records and all(r["presence"] in (False, None) for r in records)
+    assert any(r["presence"] is False for r in records)

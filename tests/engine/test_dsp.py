@@ -343,3 +343,28 @@ def test_resample_nearest_never_blends_samples_and_still_respects_gaps():
     assert set(good.tolist()) <= set(values.tolist())
     np.testing.assert_array_equal(series.values[:4], values[[0, 1, 2, 3]])
     assert not series.valid[(series.times > 0.32) & (series.times < 2.0)].any()
+
+
+def test_align_to_profile_removes_packet_gain_and_timing_slope():
+    from ruview_core.dsp import align_to_profile, signed_subcarrier_index, smooth_projection
+
+    rng = np.random.default_rng(11)
+    f = signed_subcarrier_index(64)[np.r_[1:29, 36:64]]
+    profile = (rng.normal(size=f.size) + 1j * rng.normal(size=f.size)) + 2.0
+    shape = 0.01 * np.exp(1j * 0.3 * np.linspace(-1, 1, f.size))  # a smooth shape change
+    wave = np.sin(2 * np.pi * 0.25 * np.arange(200) / 20.0)
+    truth = profile + np.outer(wave, shape)
+    gain = 10 ** (rng.normal(0, 0.3, 200) / 20) * np.exp(1j * rng.uniform(0, 2 * np.pi, 200))
+    slope = rng.normal(0, 0.04, 200)
+    received = truth * gain[:, None] * np.exp(1j * slope[:, None] * f)
+    result = align_to_profile(received, f)
+    # Up to one factor per subcarrier shared by all packets (an overall gain and phase line),
+    # every packet matches the true channel again.
+    ratio = result.aligned / truth
+    assert np.max(np.abs(ratio - ratio.mean(axis=0))) < 0.02 * np.abs(ratio.mean(axis=0)).min()
+    coefficients = smooth_projection(result.residual, f, degree=2)
+    assert coefficients.shape == (200, 3)
+    # The smooth change survives the projection: the coefficients follow the breathing wave.
+    strongest = coefficients[:, np.argmax(np.abs(coefficients).std(axis=0))]
+    phase = np.angle(np.vdot(wave, strongest))
+    assert np.corrcoef((strongest * np.exp(-1j * phase)).real, wave)[0, 1] > 0.9
