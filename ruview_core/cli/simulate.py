@@ -82,7 +82,8 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         emit(summary)
     else:
-        note(f"simulated {args.scenario}: {summary['frames']} frames -> {args.out or args.udp}")
+        played = " then ".join([args.scenario] + [f"{name} from {at:g} s" for name, at in args.switch])
+        note(f"simulated {played}: {summary['frames']} frames -> {args.out or args.udp}")
     return 0
 
 
