@@ -27,6 +27,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--snr-db", type=float, default=DEFAULT_SNR_DB)
     parser.add_argument("--nodes", type=int, default=1)
     parser.add_argument("--rate-hz", type=float, default=DEFAULT_RATE_HZ)
+    parser.add_argument("--antennas", type=int, default=1, help="receive antennas per node (ESP32: 1)")
     parser.add_argument("--duration", type=float, default=30.0, help="seconds of stream time")
     parser.add_argument("--switch", action="append", default=[], type=_switch, metavar="SCENARIO@SECONDS",
                         help="play another scenario in the same room from this second on (repeatable)")
@@ -59,11 +60,13 @@ def truth_path(out: Path) -> Path:
 def run(args: argparse.Namespace) -> int:
     if args.nodes < 1 or args.nodes > 16:
         fail("--nodes must be between 1 and 16")
+    if not 1 <= args.antennas <= 4:
+        fail("--antennas must be between 1 and 4")
     if args.rate_hz <= 0 or args.rate_hz > 1000 or args.duration <= 0:
         fail("--rate-hz must be in (0, 1000] and --duration positive")
     config = SimConfig(
         scenario=args.scenario, seed=args.seed, room_seed=args.room_seed, snr_db=args.snr_db,
-        nodes=args.nodes, rate_hz=args.rate_hz, duration=args.duration,
+        nodes=args.nodes, rate_hz=args.rate_hz, duration=args.duration, n_antennas=args.antennas,
         start_time=time.time() if args.udp else 0.0,
     )
     simulation = simulate(config, schedule=[(at, scenario) for scenario, at in args.switch])

@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl, urlsplit
 DEFAULT_UDP_HOST = "0.0.0.0"
 DEFAULT_UDP_PORT = 5005
 RECORDING_SUFFIXES = (".jsonl", ".csv")
-SIM_PARAMETERS = {"seed": int, "snr_db": float, "nodes": int, "duration": float, "rate_hz": float, "room_seed": int}
+SIM_PARAMETERS = {"seed": int, "snr_db": float, "nodes": int, "duration": float, "rate_hz": float, "room_seed": int, "n_antennas": int}
 
 
 class SourceError(ValueError):
