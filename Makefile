@@ -26,6 +26,7 @@ test: $(VENV)/.installed-test
 	$(PY) -m pytest -p no:homeassistant tests/engine
 
 bench: $(VENV)/.installed-base
+	$(PIP_INSTALL) -e '.[bench]'  # csiread, for comparison only
 	$(PY) benchmarks/bench_ingest.py
 
 clean:
