@@ -1,0 +1,189 @@
+"""Stage 2: guided enrollment of a room, persisted per room and resumable (ADR-151 §2.2).
+
+:class:`RoomEnrollment` drives one room's folder: the baseline (``baseline.*``), the session
+event log (``session.jsonl``) and the accepted anchors' features (``anchors/NAME.*``). Each
+call takes frames (any iterable, or an async iterable) and appends what happened to the log,
+so a restart resumes from :meth:`RoomEnrollment.state`, one anchor can be re-enrolled alone,
+and an anchor can be skipped (the bank is then partial). The caller runs the countdown and
+prompts; by default the first ``COUNTDOWN_S`` of stream time are dropped all the same, so a
+person still walking into place never lands in an anchor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable, Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..frames import CsiFrame
+from ..storage import room_dir, validate_room_id
+from .anchors import ANCHOR_NAMES, COUNTDOWN_S, Anchor, get_anchor
+from .baseline import DEFAULT_BASELINE_SECONDS, MIN_BASELINE_SECONDS, BaselineError, RoomBaseline, capture_baseline, load_baseline, save_baseline
+from .cleaning import clean, group_by_node, raw_arrays
+from .persist import StoredFileError, read_artifact, write_artifact
+from .quality import check_anchor
+from .records import AnchorFeatures, anchor_arrays, extract_anchor_features, records_from_arrays
+from .session import EnrollmentSession, SessionState
+
+Progress = Callable[[float], None]
+
+
+@dataclass(frozen=True)
+class AnchorOutcome:
+    anchor: str
+    accepted: bool
+    reasons: tuple[str, ...] = ()
+    metrics: dict = field(default_factory=dict)
+
+    @property
+    def reason(self) -> str:
+        return "; ".join(self.reasons)
+
+
+def take_seconds(frames: Iterable, seconds: float, skip: float = 0.0, on_progress: Progress | None = None) -> list[CsiFrame]:
+    """CSI frames of ``seconds`` of stream time after dropping the first ``skip`` seconds."""
+    kept: list[CsiFrame] = []
+    start = None
+    for frame in frames:
+        if not isinstance(frame, CsiFrame):
+            continue
+        start = frame.timestamp if start is None else start
+        elapsed = frame.timestamp - start - skip
+        if elapsed >= seconds:
+            break
+        if elapsed >= 0:
+            kept.append(frame)
+            if on_progress is not None:
+                on_progress(min(elapsed / seconds, 1.0))
+    return kept
+
+
+async def atake_seconds(frames: AsyncIterable, seconds: float, skip: float = 0.0,
+                        on_progress: Progress | None = None) -> list[CsiFrame]:
+    """:func:`take_seconds` for an async stream (a live UDP receiver)."""
+    kept: list[CsiFrame] = []
+    start = None
+    async for frame in frames:
+        if not isinstance(frame, CsiFrame):
+            continue
+        start = frame.timestamp if start is None else start
+        elapsed = frame.timestamp - start - skip
+        if elapsed >= seconds:
+            break
+        if elapsed >= 0:
+            kept.append(frame)
+            if on_progress is not None:
+                on_progress(min(elapsed / seconds, 1.0))
+    return kept
+
+
+class RoomEnrollment:
+    """Baseline, anchors and session log of one room under ``data_dir/rooms/ROOM``."""
+
+    def __init__(self, data_dir: str | Path, room: str) -> None:
+        self.room = validate_room_id(room)
+        self.folder = room_dir(data_dir, room)
+        self.session = EnrollmentSession(self.folder / "session.jsonl")
+        self._baseline: RoomBaseline | None = None
+
+    # -- stage 1 ------------------------------------------------------------------------------
+
+    def calibrate(self, frames: Iterable, seconds: float = DEFAULT_BASELINE_SECONDS,
+                  min_seconds: float = MIN_BASELINE_SECONDS, on_progress: Progress | None = None) -> RoomBaseline:
+        """Capture the empty room from ``frames``; raises :class:`BaselineError` with a reason."""
+        return self._accept_baseline(take_seconds(frames, seconds, 0.0, on_progress), min_seconds)
+
+    async def calibrate_async(self, frames: AsyncIterable, seconds: float = DEFAULT_BASELINE_SECONDS,
+                              min_seconds: float = MIN_BASELINE_SECONDS, on_progress: Progress | None = None) -> RoomBaseline:
+        return self._accept_baseline(await atake_seconds(frames, seconds, 0.0, on_progress), min_seconds)
+
+    def _accept_baseline(self, frames: list[CsiFrame], min_seconds: float) -> RoomBaseline:
+        try:
+            baseline = capture_baseline(frames, min_seconds=min_seconds)
+        except BaselineError as error:
+            self.session.append("baseline_rejected", reason=str(error))
+            raise
+        save_baseline(baseline, self.folder / "baseline")
+        self.session.append("baseline_accepted", baseline_id=baseline.baseline_id, content_hash=baseline.content_hash,
+                            nodes=sorted(baseline.nodes))
+        self._baseline = baseline
+        return baseline
+
+    def baseline(self) -> RoomBaseline:
+        """The room's current baseline (raises :class:`StoredFileError` when there is none or it is damaged)."""
+        if self._baseline is None:
+            self._baseline = load_baseline(self.folder / "baseline")
+        return self._baseline
+
+    # -- stage 2 ------------------------------------------------------------------------------
+
+    def state(self) -> SessionState:
+        return self.session.state()
+
+    def next_anchor(self) -> Anchor | None:
+        pending = self.state().pending
+        return get_anchor(pending[0]) if pending else None
+
+    def enroll(self, anchor: str, frames: Iterable, *, seconds: float | None = None, countdown: float = COUNTDOWN_S,
+               replace: bool = False, on_progress: Progress | None = None) -> AnchorOutcome:
+        """Capture ``anchor`` (its ADR duration unless ``seconds``), gate it, log and persist it."""
+        spec, baseline = self._start(anchor, replace)
+        duration = spec.duration_s if seconds is None else float(seconds)
+        return self._finish(spec, baseline, take_seconds(frames, duration, countdown, on_progress), duration)
+
+    async def enroll_async(self, anchor: str, frames: AsyncIterable, *, seconds: float | None = None,
+                           countdown: float = COUNTDOWN_S, replace: bool = False,
+                           on_progress: Progress | None = None) -> AnchorOutcome:
+        spec, baseline = self._start(anchor, replace)
+        duration = spec.duration_s if seconds is None else float(seconds)
+        return self._finish(spec, baseline, await atake_seconds(frames, duration, countdown, on_progress), duration)
+
+    def skip(self, anchor: str, reason: str = "skipped by the operator") -> None:
+        spec = get_anchor(anchor)
+        self.session.append("anchor_skipped", anchor=spec.name, baseline_id=self.baseline().baseline_id, reason=reason)
+
+    def _start(self, anchor: str, replace: bool) -> tuple[Anchor, RoomBaseline]:
+        spec = get_anchor(anchor)
+        baseline = self.baseline()
+        self.session.append("anchor_started", anchor=spec.name, baseline_id=baseline.baseline_id, replace=replace)
+        return spec, baseline
+
+    def _finish(self, spec: Anchor, baseline: RoomBaseline, frames: list[CsiFrame], seconds: float) -> AnchorOutcome:
+        records, counts, saturated = [], {}, {}
+        by_node = group_by_node(frames)
+        for node_id, node in baseline.nodes.items():
+            times, csi, dropped = raw_arrays(by_node.get(node_id, []), node.usable.size)
+            cleaned = clean(times, csi, node.usable, node.frequency_index, dropped)
+            counts[node_id], saturated[node_id] = len(cleaned), cleaned.saturated
+            records.append(extract_anchor_features(spec.name, node, baseline.baseline_id, cleaned.times, cleaned.csi,
+                                                   with_vitals=spec.presence))
+        gate = check_anchor(spec, baseline, records, counts, saturated, seconds)
+        if not gate.accepted:
+            self.session.append("anchor_rejected", anchor=spec.name, baseline_id=baseline.baseline_id,
+                                reason=gate.reason, reasons=list(gate.reasons), metrics=gate.metrics)
+            return AnchorOutcome(spec.name, False, gate.reasons, gate.metrics)
+        arrays = {}
+        for record in records:
+            arrays.update(anchor_arrays(record))
+        digest = write_artifact(self.folder / "anchors" / spec.name, arrays,
+                                {"kind": "anchor", "anchor": spec.name, "baseline_id": baseline.baseline_id})
+        self.session.append("anchor_accepted", anchor=spec.name, baseline_id=baseline.baseline_id,
+                            tensors_sha256=digest, metrics=gate.metrics)
+        return AnchorOutcome(spec.name, True, (), gate.metrics)
+
+    # -- stage 3 ------------------------------------------------------------------------------
+
+    def anchor_records(self) -> list[AnchorFeatures]:
+        """Features of every anchor accepted against the current baseline (checked against the log)."""
+        state = self.state()
+        records: list[AnchorFeatures] = []
+        for name in ANCHOR_NAMES:
+            event = state.accepted.get(name)
+            if event is None:
+                continue
+            arrays, meta = read_artifact(self.folder / "anchors" / name, f"anchor {name}")
+            if meta.get("tensors_sha256") != event.get("tensors_sha256") or meta.get("baseline_id") != state.baseline_id:
+                raise StoredFileError(f"anchor {name}: the stored features are not the ones the session accepted; "
+                                      f"re-enroll it")
+            records.extend(records_from_arrays(name, state.baseline_id, arrays))
+        return records

@@ -1,0 +1,79 @@
+"""Arrays in safetensors, metadata in JSON, written atomically and checked on the way back in.
+
+Every stored artefact (baseline, anchor features, specialist bank) is a pair ``NAME.safetensors``
++ ``NAME.json``. The JSON is written last and carries the SHA-256 of the tensors file, so a
+crash between the two writes, a truncated copy or an edited file is refused on load with a
+clear :class:`StoredFileError`, never a crash or a silently wrong model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from safetensors import SafetensorError
+from safetensors.numpy import load as load_tensors
+from safetensors.numpy import save as save_tensors
+
+from ..storage import atomic_write_bytes, atomic_write_json
+
+FORMAT_VERSION = 1
+
+
+class StoredFileError(ValueError):
+    """A stored artefact is missing, truncated, tampered with or inconsistent."""
+
+
+def write_artifact(stem: str | Path, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> str:
+    """Write ``stem.safetensors`` then ``stem.json``; returns the tensors' SHA-256."""
+    stem = Path(stem)
+    clean = {name: np.ascontiguousarray(value) for name, value in arrays.items()}
+    for name, value in clean.items():
+        if value.dtype.kind == "c":
+            raise TypeError(f"{name}: store complex arrays as real and imaginary parts")
+    blob = save_tensors(clean) if clean else save_tensors({"_empty": np.zeros(0, np.float32)})
+    digest = hashlib.sha256(blob).hexdigest()
+    atomic_write_bytes(stem.with_suffix(".safetensors"), blob)
+    atomic_write_json(stem.with_suffix(".json"), {**meta, "format_version": FORMAT_VERSION, "tensors_sha256": digest})
+    return digest
+
+
+def read_artifact(stem: str | Path, what: str) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Arrays and metadata of ``stem``; ``what`` names it in error messages ("baseline", ...)."""
+    stem = Path(stem)
+    meta_path, tensor_path = stem.with_suffix(".json"), stem.with_suffix(".safetensors")
+    if not meta_path.is_file() or not tensor_path.is_file():
+        raise StoredFileError(f"no {what} stored at {stem} (missing {meta_path.name} or {tensor_path.name})")
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise StoredFileError(f"{what} metadata {meta_path} is unreadable ({error}); re-create it") from None
+    if not isinstance(meta, dict) or meta.get("format_version") != FORMAT_VERSION:
+        raise StoredFileError(f"{what} metadata {meta_path} has an unknown format; re-create it")
+    blob = tensor_path.read_bytes()
+    if hashlib.sha256(blob).hexdigest() != meta.get("tensors_sha256"):
+        raise StoredFileError(f"{what} file {tensor_path} is truncated or was modified (checksum mismatch); re-create it")
+    try:
+        arrays = dict(load_tensors(blob))
+    except (SafetensorError, ValueError, TypeError) as error:
+        raise StoredFileError(f"{what} file {tensor_path} is not valid safetensors ({error}); re-create it") from None
+    arrays.pop("_empty", None)
+    for name, value in arrays.items():
+        if value.dtype.kind == "f" and not np.isfinite(value).all():
+            raise StoredFileError(f"{what} file {tensor_path}: array {name!r} holds NaN or infinity; re-create it")
+    return arrays, meta
+
+
+def require(arrays: dict[str, np.ndarray], name: str, what: str, kind: str = "f", shape: tuple | None = None) -> np.ndarray:
+    """``arrays[name]`` checked for dtype kind and (where given, -1 = any) shape."""
+    if name not in arrays:
+        raise StoredFileError(f"{what}: array {name!r} is missing")
+    value = arrays[name]
+    if value.dtype.kind != kind:
+        raise StoredFileError(f"{what}: array {name!r} has dtype {value.dtype}, expected kind {kind!r}")
+    if shape is not None and (len(shape) != value.ndim or any(s not in (-1, v) for s, v in zip(shape, value.shape))):
+        raise StoredFileError(f"{what}: array {name!r} has shape {value.shape}, expected {shape}")
+    return value

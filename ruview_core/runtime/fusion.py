@@ -1,0 +1,58 @@
+"""Fusing the nodes' readings into one room state (ADR-151 §2.5).
+
+Presence and motion: any node that sees someone (OR). Posture, breathing, heart rate and
+restlessness: the most confident node that has a value. Anomaly and STALE: the worst node.
+Then the room-level rules: a stale or vetoed room reports no readings but why, and a room
+nobody is in has no posture, breathing, heart rate or restlessness.
+"""
+
+from __future__ import annotations
+
+from ..specialists.anomaly import VETO
+from ..specialists.base import Reading, unknown
+from .room_state import PERSON_READINGS, READINGS, NodeState, RoomState
+
+
+def fuse_any(readings: list[Reading], yes: str, no: str) -> Reading:
+    known = [r for r in readings if r.value is not None]
+    if not known:
+        return readings[0] if readings else unknown()
+    positive = [r for r in known if r.value]
+    if positive:
+        return Reading(True, max(r.confidence for r in positive), yes)
+    return Reading(False, min(r.confidence for r in known), no)
+
+
+def most_confident(readings: list[Reading]) -> Reading:
+    known = [r for r in readings if r.value is not None]
+    if known:
+        return max(known, key=lambda r: r.confidence)
+    return readings[0] if readings else unknown("not trained")
+
+
+def fuse(t: float, nodes: list[NodeState], *, baseline_id: str | None = None, stale_reason: str | None = None,
+         backbone_rev: str = "none") -> RoomState:
+    """One :class:`RoomState` from the per-node states of one hop."""
+    column = {name: [n.readings[name] for n in nodes if name in n.readings] for name in READINGS}
+    readings = {
+        "presence": fuse_any(column["presence"], "present", "absent"),
+        "motion": fuse_any(column["motion"], "moving", "still"),
+        "anomaly": max((r for r in column["anomaly"] if r.value is not None), key=lambda r: r.value,
+                       default=unknown("not trained")),
+    }
+    for name in PERSON_READINGS:
+        readings[name] = most_confident(column[name])
+    if stale_reason is None:
+        stale_reason = next((n.stale_reason for n in nodes if n.stale_reason), None)
+    anomaly = readings["anomaly"]
+    vetoed = anomaly.value is not None and anomaly.value >= VETO
+    veto_reason = f"anomaly: {anomaly.label}" if vetoed else None
+    if stale_reason or vetoed:
+        why = "stale" if stale_reason else "vetoed"
+        readings = {k: (r if k == "anomaly" else unknown(why)) for k, r in readings.items()}
+    elif readings["presence"].value is False:
+        readings.update({k: unknown("nobody present") for k in PERSON_READINGS})
+    if not nodes:
+        readings = {k: unknown("no data") for k in READINGS}
+    return RoomState(t, readings, vetoed, veto_reason, stale_reason is not None, stale_reason, baseline_id,
+                     backbone_rev, {n.node_id: n for n in nodes})

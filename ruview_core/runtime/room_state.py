@@ -1,0 +1,58 @@
+"""The fused state of a room at one instant: seven readings, plus whether they may be trusted."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..specialists.base import Reading, unknown
+
+READINGS = ("presence", "motion", "posture", "breathing_bpm", "heart_bpm", "restlessness", "anomaly")
+# Which specialist produces each reading.
+SPECIALIST_OF = {"presence": "presence", "motion": "motion", "posture": "posture", "breathing_bpm": "breathing",
+                 "heart_bpm": "heartbeat", "restlessness": "restlessness", "anomaly": "anomaly"}
+# Readings that only exist with someone in the room (presence false short-circuits them to null).
+PERSON_READINGS = ("posture", "breathing_bpm", "heart_bpm", "restlessness")
+
+
+@dataclass(frozen=True)
+class NodeState:
+    """One node's readings for the hop (before fusion) and why it may not be trusted."""
+
+    node_id: int
+    readings: dict[str, Reading]
+    stale_reason: str | None = None
+
+    def to_dict(self) -> dict:
+        return {"node_id": self.node_id, "stale_reason": self.stale_reason,
+                **{k: r.to_dict() for k, r in self.readings.items()}}
+
+
+@dataclass(frozen=True)
+class RoomState:
+    """``{value, confidence, label}`` per reading; ``stale``/``vetoed`` rooms carry no readings but why."""
+
+    t: float
+    readings: dict[str, Reading]
+    vetoed: bool = False
+    veto_reason: str | None = None
+    stale: bool = False
+    stale_reason: str | None = None
+    baseline_id: str | None = None
+    backbone_rev: str = "none"
+    nodes: dict[int, NodeState] = field(default_factory=dict)
+
+    def __getattr__(self, name: str) -> Reading:
+        if name in READINGS:
+            return self.readings.get(name, unknown())
+        raise AttributeError(name)
+
+    def value(self, name: str):
+        return self.readings.get(name, unknown()).value
+
+    def to_dict(self, with_nodes: bool = False) -> dict:
+        out = {"t": round(self.t, 3), **{k: self.readings.get(k, unknown()).to_dict() for k in READINGS},
+               "vetoed": self.vetoed, "veto_reason": self.veto_reason, "stale": self.stale,
+               "stale_reason": self.stale_reason, "baseline_id": self.baseline_id, "backbone_rev": self.backbone_rev}
+        if with_nodes:
+            out["nodes"] = [n.to_dict() for n in self.nodes.values()]
+        return out

@@ -1,0 +1,58 @@
+"""Stage 1: the empty-room baseline, its refusals and its storage."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ._enrolled_room import stream, with_nan
+from ruview_core.calibration.baseline import BaselineError, capture_baseline, load_baseline, save_baseline
+from ruview_core.calibration.persist import StoredFileError
+
+
+def test_baseline_fingerprints_every_node():
+    baseline = capture_baseline(stream("empty", 11, 15, nodes=2))
+    assert sorted(baseline.nodes) == [1, 2]
+    assert len(baseline.baseline_id) == 36 and len(baseline.content_hash) == 64
+    node = baseline.nodes[1]
+    s = int(node.usable.sum())
+    assert 40 <= s <= 60 and not node.usable[0]  # the null subcarrier 0 is found from the data
+    assert node.amp_mean.shape == node.scale.shape == node.phase_dispersion.shape == (s,)
+    assert node.eigenmodes.shape[1] == 2 * s
+    np.testing.assert_allclose(node.eigenmodes @ node.eigenmodes.T, np.eye(node.eigenmodes.shape[0]), atol=1e-9)
+    assert node.rate_hz == 20.0 and 0.5 < node.motion_floor < 1.6
+    # the empty room's own windows score about 1 against it
+    assert 0.1 < node.deviation_floor < 3
+
+
+def test_baseline_refuses_short_or_moving_captures():
+    with pytest.raises(BaselineError, match="at least 10 s"):
+        capture_baseline(stream("empty", 11, 6))
+    with pytest.raises(BaselineError, match="something moved"):
+        capture_baseline(stream("walk", 12, 15))
+    with pytest.raises(BaselineError, match="no CSI frames"):
+        capture_baseline([])
+
+
+def test_corrupt_frames_do_not_poison_the_baseline():
+    clean = capture_baseline(stream("empty", 13, 15), baseline_id="x")
+    dirty = capture_baseline(with_nan(stream("empty", 13, 15)), baseline_id="x")
+    node = dirty.nodes[1]
+    assert all(np.isfinite(getattr(node, f)).all() for f in ("amp_mean", "scale", "eigenmodes", "mean"))
+    assert node.n_frames < clean.nodes[1].n_frames
+    np.testing.assert_allclose(node.amp_mean, clean.nodes[1].amp_mean, rtol=0.05)
+
+
+def test_baseline_round_trip_and_tamper_detection(tmp_path):
+    baseline = capture_baseline(stream("empty", 14, 12))
+    save_baseline(baseline, tmp_path / "baseline")
+    loaded = load_baseline(tmp_path / "baseline")
+    assert loaded.baseline_id == baseline.baseline_id and loaded.content_hash == baseline.content_hash
+    np.testing.assert_array_equal(loaded.nodes[1].mean, baseline.nodes[1].mean)
+    blob = bytearray((tmp_path / "baseline.safetensors").read_bytes())
+    blob[-5] ^= 0xFF
+    (tmp_path / "baseline.safetensors").write_bytes(bytes(blob))
+    with pytest.raises(StoredFileError, match="modified"):
+        load_baseline(tmp_path / "baseline")
+    with pytest.raises(StoredFileError, match="no baseline"):
+        load_baseline(tmp_path / "elsewhere")

@@ -1,0 +1,125 @@
+"""Stage 4: the specialist bank, trained, partial, retrained one at a time, stored and checked."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from ruview_core.calibration.persist import StoredFileError
+from ruview_core.specialists import SPECIALIST_KINDS, load_bank, retrain, save_bank, train_bank
+from ruview_core.specialists import posture, presence
+
+from ._enrolled_room import enrolled_room
+
+
+def _bank(**kwargs):
+    enrollment, _ = enrolled_room()
+    return enrollment, train_bank("test-room", enrollment.baseline(), enrollment.anchor_records(), trained_at=1.0, **kwargs)
+
+
+def test_a_bank_trains_from_the_accepted_anchors():
+    enrollment, bank = _bank()
+    accepted = enrollment.state().accepted
+    assert {"presence", "motion", "posture", "anomaly"} <= set(bank.kinds)
+    assert ("restlessness" in bank.kinds) == ("small_move" in accepted)
+    for specialist in bank.specialists.values():
+        assert specialist.baseline_id == enrollment.baseline().baseline_id
+        assert specialist.backbone_rev == "none" and specialist.trained_at == 1.0 and len(specialist.anchor_set_hash) == 64
+    assert bank.get("posture").config["postures"] == ["standing", "sitting", "lying"]
+    assert set(bank.describe()) == set(bank.kinds)
+
+
+def test_posture_prototypes_tell_the_enrolled_postures_apart():
+    enrollment, bank = _bank()
+    from ruview_core.calibration.features import WindowFeatures
+
+    hits = total = 0
+    for record in enrollment.anchor_records():
+        truth = {"stand_still": "standing", "sit": "sitting", "lie_down": "lying", "sleep_posture": "lying"}.get(record.anchor)
+        if truth is None or record.node_id != 1:
+            continue
+        for shift in record.shifts:
+            features = WindowFeatures(1, 0.0, 200, 1.0, 0.0, 0.0, 10.0, 10.0, 1.0, 1.0, shift, liveness=2.0)
+            reading = posture.predict(bank.get("posture"), features)
+            hits += reading.value == truth
+            total += 1
+            assert 0.0 <= reading.confidence <= 1.0
+    assert total >= 8 and hits / total > 0.9  # training windows: the prototypes fit what they came from
+
+
+def test_retraining_one_specialist_leaves_the_others_untouched():
+    enrollment, bank = _bank()
+    newer = retrain(bank, enrollment.baseline(), enrollment.anchor_records()[:4], kinds=["presence"])
+    assert newer.get("presence").anchor_set_hash != bank.get("presence").anchor_set_hash
+    for kind in bank.kinds:
+        if kind != "presence":
+            assert newer.get(kind) is bank.get(kind)
+    with pytest.raises(ValueError, match="unknown specialist"):
+        retrain(bank, enrollment.baseline(), [], kinds=["telepathy"])
+
+
+def test_partial_banks():
+    enrollment, _ = enrolled_room()
+    baseline = enrollment.baseline()
+    static = [r for r in enrollment.anchor_records() if r.anchor in ("empty", "stand_still", "sit", "lie_down")]
+    bank = train_bank("test-room", baseline, static)
+    assert {"presence", "posture", "motion", "anomaly"} <= set(bank.kinds) and "restlessness" not in bank.kinds
+    only_baseline = train_bank("test-room", baseline, [])
+    assert set(only_baseline.kinds) == {"presence", "motion", "anomaly"}
+    thresholds = only_baseline.get("presence").node_param(1, "thresholds")
+    assert np.isfinite(thresholds).all() and thresholds[0] >= np.log(2.0) and thresholds.shape == (4,)
+
+
+def test_bank_round_trip(tmp_path):
+    _, bank = _bank()
+    save_bank(bank, tmp_path / "bank")
+    loaded = load_bank(tmp_path / "bank")
+    assert loaded.kinds == bank.kinds and loaded.baseline_id == bank.baseline_id
+    for kind in bank.kinds:
+        a, b = bank.get(kind), loaded.get(kind)
+        assert a.params.keys() == b.params.keys() and a.config == b.config and a.anchor_set_hash == b.anchor_set_hash
+        for name in a.params:
+            np.testing.assert_array_equal(a.params[name], b.params[name])
+
+
+def test_damaged_banks_are_refused_with_a_clear_error(tmp_path):
+    _, bank = _bank()
+    stem = tmp_path / "bank"
+    save_bank(bank, stem)
+    tensors = stem.with_suffix(".safetensors")
+    good = tensors.read_bytes()
+
+    tensors.write_bytes(good[: len(good) // 2])  # truncated
+    with pytest.raises(StoredFileError, match="truncated or was modified"):
+        load_bank(stem)
+
+    tensors.write_bytes(good)
+    meta = json.loads(stem.with_suffix(".json").read_text())
+    meta["specialists"]["presence"]["params"]["n1.thresholds"]["shape"] = [7]  # edited metadata
+    stem.with_suffix(".json").write_text(json.dumps(meta))
+    with pytest.raises(StoredFileError, match="shape"):
+        load_bank(stem)
+
+    stem.with_suffix(".json").write_text("{not json")
+    with pytest.raises(StoredFileError, match="unreadable"):
+        load_bank(stem)
+
+    with pytest.raises(StoredFileError, match="no specialist bank"):
+        load_bank(tmp_path / "missing")
+
+
+def test_non_finite_parameters_are_refused(tmp_path):
+    enrollment, bank = _bank()
+    poisoned = dict(bank.specialists)
+    spec = poisoned["presence"]
+    params = dict(spec.params)
+    params["n1.thresholds"] = np.array([np.nan, 1.0, 1.0, 1.0])
+    from dataclasses import replace
+
+    poisoned["presence"] = replace(spec, params=params)
+    save_bank(replace(bank, specialists=poisoned), tmp_path / "bank")
+    with pytest.raises(StoredFileError, match="NaN"):
+        load_bank(tmp_path / "bank")
+    assert presence.KIND in SPECIALIST_KINDS
