@@ -10,6 +10,20 @@ from .node import RECORD_KEYS, NodeAnalyzer
 from .window import CsiWindow, frame_csi, prepare_window, sanitize_frames, stack_frames
 
 
+class NodeAnalyzers:
+    """One :class:`NodeAnalyzer` per node, made on the node's first frame."""
+
+    def __init__(self, hop: float = 1.0, baseline_seconds: float | None = None) -> None:
+        self.hop, self.baseline_seconds = hop, baseline_seconds
+        self.by_node: dict[int, NodeAnalyzer] = {}
+
+    def push(self, frame: CsiFrame) -> list[dict]:
+        analyzer = self.by_node.get(frame.node_id)
+        if analyzer is None:
+            analyzer = self.by_node[frame.node_id] = NodeAnalyzer(frame.node_id, self.hop, self.baseline_seconds)
+        return analyzer.push(frame)
+
+
 def analyze_frames(
     frames: Iterable[CsiFrame], hop: float = 1.0, baseline_seconds: float | None = None
 ) -> list[dict]:
@@ -18,15 +32,11 @@ def analyze_frames(
     Non-CSI packets in ``frames`` are ignored, so a recording's packet stream can be passed
     as it is. Records are sorted by ``t`` then ``node_id``.
     """
-    analyzers: dict[int, NodeAnalyzer] = {}
+    analyzers = NodeAnalyzers(hop, baseline_seconds)
     records: list[dict] = []
     for frame in frames:
-        if not isinstance(frame, CsiFrame):
-            continue
-        analyzer = analyzers.get(frame.node_id)
-        if analyzer is None:
-            analyzer = analyzers[frame.node_id] = NodeAnalyzer(frame.node_id, hop, baseline_seconds)
-        records.extend(analyzer.push(frame))
+        if isinstance(frame, CsiFrame):
+            records.extend(analyzers.push(frame))
     records.sort(key=lambda r: (r["t"], r["node_id"]))
     return records
 
@@ -36,6 +46,7 @@ __all__ = [
     "Baseline",
     "CsiWindow",
     "NodeAnalyzer",
+    "NodeAnalyzers",
     "analyze_frames",
     "fit_baseline",
     "frame_csi",

@@ -40,41 +40,46 @@ class AnchorOutcome:
         return "; ".join(self.reasons)
 
 
+class _Clip:
+    """Collects ``seconds`` of stream time of CSI frames after dropping the first ``skip``."""
+
+    def __init__(self, seconds: float, skip: float, on_progress: Progress | None) -> None:
+        self.seconds, self.skip, self.on_progress = seconds, skip, on_progress
+        self.frames: list[CsiFrame] = []
+        self._start: float | None = None
+
+    def add(self, frame: object) -> bool:
+        """Takes one packet; True once the clip is complete."""
+        if not isinstance(frame, CsiFrame):
+            return False
+        self._start = frame.timestamp if self._start is None else self._start
+        elapsed = frame.timestamp - self._start - self.skip
+        if elapsed >= self.seconds:
+            return True
+        if elapsed >= 0:
+            self.frames.append(frame)
+            if self.on_progress is not None:
+                self.on_progress(min(elapsed / self.seconds, 1.0))
+        return False
+
+
 def take_seconds(frames: Iterable, seconds: float, skip: float = 0.0, on_progress: Progress | None = None) -> list[CsiFrame]:
     """CSI frames of ``seconds`` of stream time after dropping the first ``skip`` seconds."""
-    kept: list[CsiFrame] = []
-    start = None
+    clip = _Clip(seconds, skip, on_progress)
     for frame in frames:
-        if not isinstance(frame, CsiFrame):
-            continue
-        start = frame.timestamp if start is None else start
-        elapsed = frame.timestamp - start - skip
-        if elapsed >= seconds:
+        if clip.add(frame):
             break
-        if elapsed >= 0:
-            kept.append(frame)
-            if on_progress is not None:
-                on_progress(min(elapsed / seconds, 1.0))
-    return kept
+    return clip.frames
 
 
 async def atake_seconds(frames: AsyncIterable, seconds: float, skip: float = 0.0,
                         on_progress: Progress | None = None) -> list[CsiFrame]:
     """:func:`take_seconds` for an async stream (a live UDP receiver)."""
-    kept: list[CsiFrame] = []
-    start = None
+    clip = _Clip(seconds, skip, on_progress)
     async for frame in frames:
-        if not isinstance(frame, CsiFrame):
-            continue
-        start = frame.timestamp if start is None else start
-        elapsed = frame.timestamp - start - skip
-        if elapsed >= seconds:
+        if clip.add(frame):
             break
-        if elapsed >= 0:
-            kept.append(frame)
-            if on_progress is not None:
-                on_progress(min(elapsed / seconds, 1.0))
-    return kept
+    return clip.frames
 
 
 class RoomEnrollment:

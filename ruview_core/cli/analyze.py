@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from ..analysis import NodeAnalyzer
+from ..analysis import NodeAnalyzers
 from ..frames import CsiFrame
 from .common import add_source_options, emit, fail, note, running, source_from_args
 
@@ -29,21 +29,16 @@ def run(args: argparse.Namespace) -> int:
 
 async def _analyze(args: argparse.Namespace) -> int:
     source = source_from_args(args)
-    analyzers: dict[int, NodeAnalyzer] = {}
+    analyzers = NodeAnalyzers(hop=args.hop, baseline_seconds=args.baseline_seconds)
     if args.baseline_seconds is None:
         note("no --baseline-seconds: the chain calibrates itself; presence of a still person may be missed")
     async with running(source):
         async for packet in source:
             if not isinstance(packet, CsiFrame):
                 continue
-            analyzer = analyzers.get(packet.node_id)
-            if analyzer is None:
-                analyzer = analyzers[packet.node_id] = NodeAnalyzer(
-                    packet.node_id, hop=args.hop, baseline_seconds=args.baseline_seconds
-                )
-            for line in analyzer.push(packet):
+            for line in analyzers.push(packet):
                 emit(line)
-    if not analyzers:
+    if not analyzers.by_node:
         note(f"no CSI frames in {args.source}; counters: {source.stats.as_dict()}")
         return 1
     return 0

@@ -13,7 +13,7 @@ import statistics
 import sys
 from typing import Any
 
-from ..analysis import NodeAnalyzer
+from ..analysis import NodeAnalyzers
 from ..frames import CsiFrame
 from ..sim import DEFAULT_SNR_DB, SCENARIOS, SimConfig, simulate
 from ..sources import UdpReceiver
@@ -63,7 +63,7 @@ def _status(second: int, total: float, receiver: UdpReceiver, latest: dict[int, 
 
 async def _demo(args: argparse.Namespace) -> int:
     total = args.baseline_seconds + args.seconds
-    analyzers: dict[int, NodeAnalyzer] = {}
+    analyzers = NodeAnalyzers(baseline_seconds=args.baseline_seconds)
     latest: dict[int, dict[str, Any]] = {}
     history: list[dict[str, Any]] = []
     async with UdpReceiver("127.0.0.1", 0) as receiver:
@@ -75,12 +75,7 @@ async def _demo(args: argparse.Namespace) -> int:
             async for packet in receiver:
                 if not isinstance(packet, CsiFrame):
                     continue
-                analyzer = analyzers.get(packet.node_id)
-                if analyzer is None:
-                    analyzer = analyzers[packet.node_id] = NodeAnalyzer(
-                        packet.node_id, baseline_seconds=args.baseline_seconds
-                    )
-                for line in analyzer.push(packet):
+                for line in analyzers.push(packet):
                     latest[packet.node_id] = line
                     history.append(line)
 
