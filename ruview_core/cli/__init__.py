@@ -6,9 +6,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import analyze, demo, record, simulate
+from . import analyze, demo, record, rooms, simulate
 
-COMMANDS = (simulate, record, analyze, demo)
+COMMANDS = (simulate, record, analyze, rooms, demo)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -60,3 +60,23 @@ async def running(source: Source) -> AsyncIterator[Source]:
         yield source
     finally:
         source.close()
+
+
+def progress_bar(enabled: bool = True, width: int = 30):
+    """A progress callback (fraction 0..1) that redraws a bar on a terminal, or None.
+
+    It redraws only when the shown percentage moves, so fast (simulated) captures stay cheap.
+    """
+    if not enabled or not sys.stdout.isatty():
+        return None
+    shown = -1
+
+    def show(fraction: float) -> None:
+        nonlocal shown
+        percent = int(100 * fraction)
+        if percent != shown:
+            shown = percent
+            filled = int(fraction * width)
+            print(f"\r  [{'#' * filled}{'.' * (width - filled)}] {percent:3d}%", end="", flush=True)
+
+    return show

@@ -88,6 +88,14 @@ class UdpReceiver(asyncio.DatagramProtocol):
         else:
             self._push(packet)
 
+    def drain(self) -> int:
+        """Forget queued packets (e.g. what arrived between two captures); returns how many."""
+        dropped = 0
+        while not self._queue.empty():
+            self._queue.get_nowait()
+            dropped += 1
+        return dropped
+
     def error_received(self, exc: Exception) -> None:
         self.stats.unattributed["socket_error"] += 1
 
