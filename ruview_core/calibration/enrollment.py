@@ -12,7 +12,7 @@ person still walking into place never lands in an anchor.
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..frames import CsiFrame
@@ -21,7 +21,7 @@ from .anchors import ANCHOR_NAMES, COUNTDOWN_S, Anchor, get_anchor
 from .baseline import DEFAULT_BASELINE_SECONDS, MIN_BASELINE_SECONDS, BaselineError, RoomBaseline, capture_baseline, load_baseline, save_baseline
 from .cleaning import clean, group_by_node, raw_arrays
 from .persist import StoredFileError, read_artifact, write_artifact
-from .quality import check_anchor
+from .quality import GateResult, check_anchor
 from .records import AnchorFeatures, anchor_arrays, extract_anchor_features, records_from_arrays
 from .session import EnrollmentSession, SessionState
 
@@ -29,15 +29,10 @@ Progress = Callable[[float], None]
 
 
 @dataclass(frozen=True)
-class AnchorOutcome:
-    anchor: str
-    accepted: bool
-    reasons: tuple[str, ...] = ()
-    metrics: dict = field(default_factory=dict)
+class AnchorOutcome(GateResult):
+    """The gate's verdict on one anchor capture."""
 
-    @property
-    def reason(self) -> str:
-        return "; ".join(self.reasons)
+    anchor: str = ""
 
 
 class _Clip:
@@ -166,7 +161,7 @@ class RoomEnrollment:
         if not gate.accepted:
             self.session.append("anchor_rejected", anchor=spec.name, baseline_id=baseline.baseline_id,
                                 reason=gate.reason, reasons=list(gate.reasons), metrics=gate.metrics)
-            return AnchorOutcome(spec.name, False, gate.reasons, gate.metrics)
+            return AnchorOutcome(False, gate.reasons, gate.metrics, anchor=spec.name)
         arrays = {}
         for record in records:
             arrays.update(anchor_arrays(record))
@@ -174,7 +169,7 @@ class RoomEnrollment:
                                 {"kind": "anchor", "anchor": spec.name, "baseline_id": baseline.baseline_id})
         self.session.append("anchor_accepted", anchor=spec.name, baseline_id=baseline.baseline_id,
                             tensors_sha256=digest, metrics=gate.metrics)
-        return AnchorOutcome(spec.name, True, (), gate.metrics)
+        return AnchorOutcome(True, (), gate.metrics, anchor=spec.name)
 
     # -- stage 3 ------------------------------------------------------------------------------
 
