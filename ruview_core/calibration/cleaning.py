@@ -3,12 +3,16 @@
 A frame is kept when its legacy-LTF CSI is finite and not all zero; its usable subcarriers
 (found from the baseline's data, never hard-coded) are phase-sanitised and divided by the
 frame's mean amplitude on antenna 0, so AGC steps and packet gain jitter cancel. Every later
-stage compares cleaned frames with the baseline's cleaned frames, so they must share this path.
+stage compares cleaned frames with the baseline's cleaned frames, so they must share this path:
+:func:`clean` does it for a clip, :class:`FrameCleaner` for one frame as it arrives (the same
+arithmetic, with what depends only on the subcarrier layout computed once), and
+:class:`NodeBuffer` keeps a node's recent cleaned frames for the vitals estimate.
 """
 
 from __future__ import annotations
 
-from collections import deque
+import math
+
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -89,45 +93,133 @@ def clean(times: np.ndarray, csi: np.ndarray, usable: np.ndarray, frequency_inde
                        int(rails[keep].sum()))
 
 
-class NodeBuffer:
-    """Recent cleaned frames of one node, as per-hop chunks (cheap to append and to expire)."""
+class FrameCleaner:
+    """:func:`clean` for one frame at a time, as frames arrive.
 
-    def __init__(self, seconds: float) -> None:
+    ``clean`` of a single frame spends most of its ~100 us setting up (sorting the subcarriers,
+    broadcasting over a frame axis); here the layout is fixed once and a frame costs a few dozen
+    small vector operations. The arithmetic is that of
+    :func:`ruview_core.dsp.phase.sanitize_phase` (weighted), so a frame cleaned here equals the
+    same frame cleaned by :func:`clean` up to rounding.
+    """
+
+    def __init__(self, usable: np.ndarray, frequency_index: np.ndarray) -> None:
+        self.usable = np.asarray(usable, dtype=bool)
+        self.columns = np.flatnonzero(self.usable)
+        f = np.asarray(frequency_index)
+        self.order = np.argsort(f, kind="stable")
+        self.f_sorted = f[self.order].astype(np.float64)
+        neighbours = np.flatnonzero(np.diff(self.f_sorted) == 1)
+        self.left, self.right = neighbours, neighbours + 1
+
+    def clean(self, csi: np.ndarray) -> tuple[np.ndarray | None, bool]:
+        """Cleaned ``[antennas, S_usable]`` CSI of one raw ``[antennas, subcarriers]`` frame and
+        whether it touched the int8 rails; ``None`` for a frame :func:`clean` would refuse."""
+        if self.columns.size == 0:
+            return None, False
+        data = csi[:, self.columns]
+        reference = data[0]
+        power = reference.real * reference.real + reference.imag * reference.imag
+        gain = float(np.sqrt(power).sum()) / power.size
+        if not (math.isfinite(gain) and gain > 0):
+            return None, False
+        saturated = bool(max(np.abs(data.real).max(), np.abs(data.imag).max()) >= SATURATION_LEVEL)
+        ordered = reference[self.order]
+        f = self.f_sorted
+        slope = np.angle(ordered[self.right] @ np.conj(ordered[self.left])) if self.left.size else 0.0
+        rotated = ordered * np.exp(-1j * slope * f)
+        phase = _unwrap(np.angle(rotated * np.exp(-1j * np.angle(rotated.sum()))))
+        w = power[self.order]
+        total = float(w.sum())
+        w = w / total if total > 0 else np.full(f.size, 1.0 / f.size)
+        f_mean, p_mean = w @ f, w @ phase
+        centred = f - f_mean
+        variance = w @ (centred * centred)
+        fit_slope = (w @ (centred * (phase - p_mean))) / variance if variance > 0 else 0.0
+        residual = np.empty(f.size)
+        residual[self.order] = phase - p_mean - fit_slope * centred
+        cleaned = data * (np.exp(1j * (residual - np.angle(reference))) / gain)
+        if not np.isfinite(cleaned).all():  # a subnormal gain: refuse rather than poison running sums
+            return None, False
+        return cleaned.astype(np.complex128, copy=False), saturated
+
+
+def _unwrap(phase: np.ndarray) -> np.ndarray:
+    """``np.unwrap`` of one frame; derotated phase rarely jumps, so check that first."""
+    if np.abs(np.diff(phase)).max(initial=0.0) > np.pi:
+        return np.unwrap(phase)
+    return phase
+
+
+class NodeBuffer:
+    """The last ``seconds`` of one node's cleaned frames, in a ring that grows if the rate does.
+
+    Appending copies one frame into preallocated arrays; :meth:`recent` returns the frames of a
+    time span in arrival order (the vitals estimate reads the last minute every few seconds).
+    """
+
+    def __init__(self, seconds: float, rate_hz: float = 20.0) -> None:
         self.seconds = float(seconds)
-        self._chunks: deque[CleanFrames] = deque()
+        self._capacity = max(int(np.ceil(self.seconds * max(rate_hz, 1.0) * 1.25)) + 8, 16)
+        self._times = np.zeros(0)
+        self._csi: np.ndarray | None = None
+        self._count = 0  # frames ever appended; frame i lives at row i % capacity
         self.dropped = 0
         self.saturated = 0
         self.received = 0
 
+    def __len__(self) -> int:
+        return min(self._count, self._capacity)
+
+    def append(self, t: float, csi: np.ndarray, saturated: bool = False) -> None:
+        """Add one cleaned ``[antennas, S]`` frame (counted as received)."""
+        if self._csi is None or self._csi.shape[1:] != csi.shape:
+            self._csi = np.zeros((self._capacity,) + csi.shape, np.complex128)
+            self._times = np.full(self._capacity, -np.inf)
+            self._count = 0
+        elif self._count >= self._capacity and t - self._times[self._count % self._capacity] <= self.seconds:
+            self._grow()
+        row = self._count % self._capacity
+        self._times[row] = t
+        self._csi[row] = csi
+        self._count += 1
+        self.received += 1
+        self.saturated += int(saturated)
+
     def add(self, chunk: CleanFrames) -> None:
+        """Add a cleaned clip frame by frame (its refused frames are counted as received and dropped)."""
         self.dropped += chunk.dropped
-        self.saturated += chunk.saturated
-        self.received += len(chunk) + chunk.dropped
-        if len(chunk):
-            self._chunks.append(chunk)
-        while self._chunks and len(self._chunks) > 1 and self._chunks[-1].times[-1] - self._chunks[0].times[-1] > self.seconds:
-            self._chunks.popleft()
+        self.received += chunk.dropped
+        rails = np.zeros(len(chunk), bool)
+        rails[: chunk.saturated] = True  # only the count is known
+        for t, csi, saturated in zip(chunk.times, chunk.csi, rails, strict=True):
+            self.append(float(t), csi, bool(saturated))
+
+    def _grow(self) -> None:
+        order = self._rows(self._count - self._capacity, self._count)
+        self._times, self._csi = self._times[order], self._csi[order]
+        self._capacity *= 2
+        self._times = np.concatenate([self._times, np.full(self._capacity - self._times.size, -np.inf)])
+        self._csi = np.concatenate([self._csi, np.zeros((self._capacity - self._csi.shape[0],) + self._csi.shape[1:],
+                                                       self._csi.dtype)])
+        self._count = self._capacity // 2
+
+    def _rows(self, first: int, stop: int) -> np.ndarray:
+        return np.arange(first, stop) % self._capacity
 
     def clear(self) -> None:
-        self._chunks.clear()
+        self._count = 0
 
     @property
     def last_time(self) -> float | None:
-        return float(self._chunks[-1].times[-1]) if self._chunks else None
+        return float(self._times[(self._count - 1) % self._capacity]) if self._count else None
 
     def recent(self, seconds: float, end: float | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Times and cleaned CSI of the last ``seconds`` before ``end`` (default: the latest frame)."""
-        if not self._chunks:
+        if not self._count or self._csi is None:
             return np.zeros(0), np.zeros((0, 1, 0), np.complex128)
         end = self.last_time if end is None else end
-        start = end - seconds
-        picked = []
-        for chunk in reversed(self._chunks):
-            picked.append(chunk)
-            if chunk.times[0] <= start:
-                break
-        picked.reverse()
-        times = np.concatenate([c.times for c in picked]) if len(picked) > 1 else picked[0].times
-        csi = np.concatenate([c.csi for c in picked]) if len(picked) > 1 else picked[0].csi
-        inside = (times > start) & (times <= end + 1e-9)
-        return times[inside], csi[inside]
+        rows = self._rows(max(self._count - self._capacity, 0), self._count)
+        times = self._times[rows]
+        inside = (times > end - seconds) & (times <= end + 1e-9)
+        return times[inside], self._csi[rows[inside]]

@@ -22,11 +22,11 @@ Non-finite frames never get here: cleaning drops them and counts them in ``dropp
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..dsp.motion import motion_energy, motion_index
 from ..dsp.resample import resample_uniform
 from ..vitals import VitalSignEstimate, estimate_breathing, estimate_heart_rate
 from .baseline import ACTIVITY_SECONDS, MOTION_BLOCK_SECONDS, MOTION_SECONDS, PROFILE_SECONDS, NodeBaseline
@@ -62,11 +62,159 @@ class WindowFeatures:
 
     def summary(self) -> np.ndarray:
         """The scalar features as ``[len(SUMMARY_NAMES)]`` (log-scaled where they span decades)."""
+        shift = self.amplitude_shift
         return np.array([
-            np.log(max(self.deviation, 1e-6)), np.log(max(self.residual, 1e-6)), np.log(max(self.motion, 1e-6)),
-            np.log(max(self.activity, 1e-6)), float(np.sqrt(np.mean(self.amplitude_shift ** 2))) if self.amplitude_shift.size else 0.0,
-            np.log(max(self.liveness, 1e-6)),
+            math.log(max(self.deviation, 1e-6)), math.log(max(self.residual, 1e-6)), math.log(max(self.motion, 1e-6)),
+            math.log(max(self.activity, 1e-6)), math.sqrt(float(shift @ shift) / shift.size) if shift.size else 0.0,
+            math.log(max(self.liveness, 1e-6)),
         ])
+
+
+class WindowSums:
+    """Prefix sums of one node's cleaned antenna-0 frames: the features of any recent window in O(S).
+
+    Each frame adds its complex profile, amplitude, squared amplitude and its change from the
+    previous frame to running totals, so a window's means, variances, block means and
+    frame-to-frame variances are differences of two stored rows instead of passes over its
+    frames. The arithmetic is that of :func:`ruview_core.dsp.motion.motion_index` and
+    :func:`~ruview_core.dsp.motion.motion_energy` on the window (blocks start at the window's
+    first frame, differences stay inside it), so the runtime, enrollment and a clip give the
+    same numbers up to rounding. Rows older than ``seconds`` are dropped (and the totals rebased,
+    so they never grow large enough to lose precision); times are assumed to arrive in order.
+    """
+
+    def __init__(self, n_subcarriers: int, seconds: float = max(PROFILE_SECONDS, MOTION_SECONDS, ACTIVITY_SECONDS),
+                 rate_hz: float = 20.0) -> None:
+        s = int(n_subcarriers)
+        self.seconds = float(seconds)
+        # Columns of a row: z.real, z.imag, |z|, |z|^2, dz.real, dz.imag, d|z|, d|z|^2 ([S] each), then ||dz||^2.
+        self._z, self._amp, self._amp2 = slice(0, 2 * s), slice(2 * s, 3 * s), slice(3 * s, 4 * s)
+        self._dz, self._damp, self._damp2 = slice(4 * s, 6 * s), slice(6 * s, 7 * s), slice(7 * s, 8 * s)
+        self._width = 8 * s + 1
+        self._keep = max(int(math.ceil(self.seconds * max(rate_hz, 1.0) * 1.5)) + 8, 16)
+        self._times = np.zeros(2 * self._keep)
+        self._totals = np.zeros((2 * self._keep + 1, self._width))  # row j: sum of frames before j
+        self._row = np.zeros(self._width)
+        self._last: np.ndarray | None = None
+        self._last_amp: np.ndarray | None = None
+        self.n = 0
+
+    @classmethod
+    def of_clip(cls, times: np.ndarray, z: np.ndarray) -> WindowSums:
+        """The sums of a whole clip of cleaned antenna-0 frames ``z`` ``[N, S]`` at once."""
+        n = z.shape[0]
+        sums = cls(z.shape[1])
+        sums.seconds, sums._keep = math.inf, max((n + 1) // 2, 8)
+        amp = np.abs(z)
+        dz = np.diff(z, axis=0, prepend=z[:1])
+        damp = np.diff(amp, axis=0, prepend=amp[:1])
+        rows = np.concatenate([z.real, z.imag, amp, amp * amp, dz.real, dz.imag, damp, damp * damp,
+                               (dz.real ** 2 + dz.imag ** 2).sum(axis=1, keepdims=True)], axis=1)
+        sums._times = np.zeros(2 * sums._keep)
+        sums._times[:n] = times
+        sums._totals = np.zeros((2 * sums._keep + 1, sums._width))
+        np.cumsum(rows, axis=0, out=sums._totals[1:n + 1])
+        sums.n = n
+        if n:
+            sums._last, sums._last_amp = z[-1], amp[-1]
+        return sums
+
+    def append(self, t: float, z: np.ndarray) -> None:
+        """Add one cleaned antenna-0 frame ``[S]`` at time ``t``."""
+        if self.n == self._times.size:
+            self._compact(t)
+        row, s = self._row, z.size
+        amp = np.abs(z)
+        row[:s], row[s:2 * s] = z.real, z.imag
+        row[self._amp] = amp
+        np.multiply(amp, amp, out=row[self._amp2])
+        if self._last is None:
+            row[self._dz.start:] = 0.0
+        else:
+            dz = z - self._last
+            row[4 * s:5 * s], row[5 * s:6 * s] = dz.real, dz.imag
+            damp = np.subtract(amp, self._last_amp, out=row[self._damp])
+            np.multiply(damp, damp, out=row[self._damp2])
+            row[-1] = row[self._dz] @ row[self._dz]
+        self._last, self._last_amp = z, amp
+        self._times[self.n] = t
+        np.add(self._totals[self.n], row, out=self._totals[self.n + 1])
+        self.n += 1
+
+    def _compact(self, t: float) -> None:
+        """Move the newest ``keep`` frames to the front, rebased; grow if they do not span ``seconds``."""
+        if t - self._times[self.n - self._keep] <= self.seconds:
+            self._keep *= 2
+            self._times = np.concatenate([self._times, np.zeros(self._times.size)])
+            self._totals = np.concatenate([self._totals, np.zeros((self._totals.shape[0] - 1, self._width))])
+            return
+        first = self.n - self._keep
+        self._times[:self._keep] = self._times[first:self.n]
+        self._totals[:self._keep + 1] = self._totals[first:self.n + 1] - self._totals[first]
+        self.n = self._keep
+
+    def features(self, baseline: NodeBaseline, t: float, *, dropped: float = 0.0, saturation: float = 0.0,
+                 breathing: VitalSignEstimate | None = None,
+                 heart: VitalSignEstimate | None = None) -> WindowFeatures | None:
+        """:class:`WindowFeatures` of the frames in ``(t - span, t]`` (None if too few frames)."""
+        span, profile, moving, recent, end = (int(i) for i in np.searchsorted(
+            self._times[:self.n], t - _WINDOW_AGES, side="right"))
+        n = end - profile
+        if end - span < 8 or n < 4:
+            return None
+        s, totals = baseline.mean.size, self._totals
+        window = totals[end] - totals[profile]
+        window /= n
+        mean = window[:s] + 1j * window[s:2 * s]
+        amp_mean = window[self._amp]
+        amp_var = window[self._amp2] - amp_mean * amp_mean
+        deviation, residual = baseline.deviation(mean)
+        liveness = _median(amp_var / np.maximum(baseline.amp_var, 1e-12))
+        rate = baseline.rate_hz
+        return WindowFeatures(
+            baseline.node_id, t, end - span, min(n / (PROFILE_SECONDS * rate), 1.0) if rate else 0.0, float(dropped),
+            float(saturation), float(deviation), float(residual), self._motion(moving, end, rate),
+            self._activity(recent, end, baseline), baseline.amplitude_shift(amp_mean), max(liveness, 0.0),
+            breathing or _EMPTY_VITAL, heart or _EMPTY_VITAL,
+        )
+
+    def _motion(self, start: int, end: int, rate: float) -> float:
+        """``motion_index`` of ``[real, imag]`` over frames ``start:end`` (1 when too short)."""
+        count, block = end - start, max(int(round(MOTION_BLOCK_SECONDS * rate)), 2)
+        if count < 2 * block:
+            return 1.0
+        corners = self._totals[start:start + (count // block) * block + 1:block, self._z]
+        blocks = corners[1:] - corners[:-1]  # block sums; the block size cancels in slow / noise
+        k = blocks.shape[0]
+        slow = (float(np.vdot(blocks, blocks)) - float(np.vdot(column := blocks.sum(axis=0), column)) / k) / k
+        steps = self._totals[end] - self._totals[start + 1]  # the count - 1 changes inside the window
+        step_sum = steps[self._dz]
+        noise = (steps[-1] - float(step_sum @ step_sum) / (count - 1)) / (count - 1) / 2.0 * block
+        return max(slow, 0.0) / noise if noise > 0 else 0.0
+
+    def _activity(self, start: int, end: int, baseline: NodeBaseline) -> float:
+        """``motion_energy`` of the amplitude over frames ``start:end``, over the empty room's."""
+        count = end - start
+        if count < 3:
+            return 1.0
+        level = np.maximum((self._totals[end, self._amp] - self._totals[start, self._amp]) / count, 1e-12)
+        steps = self._totals[end] - self._totals[start + 1]
+        step_mean = steps[self._damp] / (count - 1)
+        variance = np.maximum(steps[self._damp2] / (count - 1) - step_mean * step_mean, 0.0)
+        return float((variance / (level * level)).sum()) / level.size / max(baseline.activity_floor, 1e-12)
+
+
+# How far back each window reaches, in the order WindowSums.features unpacks them.
+_WINDOW_AGES = np.array([max(MOTION_SECONDS, PROFILE_SECONDS), PROFILE_SECONDS, MOTION_SECONDS, ACTIVITY_SECONDS, 0.0])
+
+
+def _median(values: np.ndarray) -> float:
+    """``np.median`` of a 1-D array, without its generic machinery (it runs every hop)."""
+    half = values.size // 2
+    if values.size % 2:
+        return float(np.partition(values, half)[half])
+    low, high = np.partition(values, (half - 1, half))[half - 1:half + 1]
+    return 0.5 * (float(low) + float(high))
 
 
 def window_features(
@@ -88,26 +236,8 @@ def window_features(
     if times.size < 8:
         return None
     t = float(times[-1]) if t is None else float(t)
-    rate = baseline.rate_hz
-    z = csi[:, 0, :]
-    profile = z[times > t - PROFILE_SECONDS]
-    if profile.shape[0] < 4:
-        return None
-    deviation, residual = baseline.deviation(profile.mean(axis=0))
-    amplitude = np.abs(profile)
-    shift = baseline.amplitude_shift(amplitude.mean(axis=0))
-    liveness = float(np.median(amplitude.var(axis=0) / np.maximum(baseline.amp_var, 1e-12)))
-    moving = z[times > t - MOTION_SECONDS]
-    block = max(int(round(MOTION_BLOCK_SECONDS * rate)), 2)
-    motion = motion_index(np.concatenate([moving.real, moving.imag], axis=1), block) if moving.shape[0] >= 2 * block else 1.0
-    recent = z[times > t - ACTIVITY_SECONDS]
-    activity = motion_energy(np.abs(recent)) / max(baseline.activity_floor, 1e-12) if recent.shape[0] >= 3 else 1.0
-    expected = max(MOTION_SECONDS, PROFILE_SECONDS) * rate
-    return WindowFeatures(
-        baseline.node_id, t, int(times.size), min(float(profile.shape[0]) / (PROFILE_SECONDS * rate), 1.0)
-        if expected else 0.0, float(dropped), float(saturation), float(deviation), float(residual), float(motion),
-        float(activity), shift, liveness, breathing or _EMPTY_VITAL, heart or _EMPTY_VITAL,
-    )
+    return WindowSums.of_clip(times, csi[:, 0, :]).features(baseline, t, dropped=dropped, saturation=saturation,
+                                                            breathing=breathing, heart=heart)
 
 
 def vitals_window(baseline: NodeBaseline, times: np.ndarray, csi: np.ndarray, seconds: float = BREATHING_SECONDS,
@@ -144,11 +274,10 @@ def sliding_features(baseline: NodeBaseline, times: np.ndarray, csi: np.ndarray,
     if times.size < 8:
         return []
     start = times[0] + min(PROFILE_SECONDS, max(times[-1] - times[0], 0.0))
+    sums = WindowSums.of_clip(times, csi[:, 0, :])
     out = []
-    span = max(MOTION_SECONDS, PROFILE_SECONDS)
     for end in np.arange(start, times[-1] + 1e-9, hop):
-        inside = (times > end - span) & (times <= end)
-        features = window_features(baseline, times[inside], csi[inside], t=end)
+        features = sums.features(baseline, float(end))
         if features is not None:
             out.append(features)
     return out

@@ -1,9 +1,11 @@
 """RoomMonitor: frames of every node in, one fused room state per hop out (ADR-151 §2.5).
 
-Per node it keeps the recent cleaned frames, computes the shared window features once per hop
-and lets every specialist read them. The breathing / heart estimates are the only expensive
-part: each node refreshes them every ``vitals_every`` seconds, nodes staggered so that no hop
-pays for more than one. STALE comes from two places: the bank was trained against another
+Per node, each frame is cleaned once as it arrives and added to running sums
+(:class:`~ruview_core.calibration.features.WindowSums`), so the shared window features of a hop
+cost a few vector operations, whatever the window's length; every specialist then reads them.
+The breathing / heart estimates are the only expensive part: each node refreshes them every
+``vitals_every`` seconds, after the hop's state, nodes staggered so that no hop pays for more
+than one; states read the cached estimates. STALE comes from two places: the bank was trained against another
 baseline (re-calibration), or a node's still profile stays far from every state the baseline
 and the anchors showed (:func:`ruview_core.specialists.anomaly.drift`) for ``DRIFT_WINDOWS`` hops
 in a row (furniture moved, the sensor turned): re-calibrate and re-enroll.
@@ -11,16 +13,17 @@ in a row (furniture moved, the sensor turned): re-calibrate and re-enroll.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable, Iterator
 
 import numpy as np
 
-from ..calibration.baseline import MOTION_SECONDS, PROFILE_SECONDS, NodeBaseline, RoomBaseline
-from ..calibration.cleaning import NodeBuffer, clean
-from ..calibration.features import BREATHING_SECONDS, estimate_vitals, vitals_window, window_features
+from ..calibration.baseline import NodeBaseline, RoomBaseline
+from ..calibration.cleaning import FrameCleaner, NodeBuffer
+from ..calibration.features import BREATHING_SECONDS, WindowSums, estimate_vitals, vitals_window
 from ..analysis.window import frame_csi
 from ..frames import CsiFrame
-from ..specialists import anomaly, breathing, heartbeat
+from ..specialists import anomaly, breathing
 from ..specialists.bank import MODULES, SpecialistBank, train_bank
 from ..specialists.base import BACKBONE_REV, Reading, unknown
 from .fusion import fuse
@@ -34,69 +37,79 @@ RATE_MEMORY_HOPS = 10  # dropped / clipped shares are judged over this many rece
 
 
 class NodeMonitor:
-    """One node's buffer, cached vitals and drift counter."""
+    """One node: frames cleaned and summed as they arrive, cached vitals and a drift counter.
 
-    def __init__(self, baseline: NodeBaseline, offset: int, vitals_every: float) -> None:
+    ``offset`` is how many seconds after its first hop the node first refreshes its vitals, so
+    that the nodes of a room take turns.
+    """
+
+    def __init__(self, baseline: NodeBaseline, offset: float, vitals_every: float) -> None:
         self.baseline = baseline
-        self.buffer = NodeBuffer(BREATHING_SECONDS + 2.0)
-        self.pending_t: list[float] = []
-        self.pending_csi: list[np.ndarray] = []
-        self.pending_dropped = 0
+        self.cleaner = FrameCleaner(baseline.usable, baseline.frequency_index)
+        self.buffer = NodeBuffer(BREATHING_SECONDS + 2.0, baseline.rate_hz)
+        self.sums = WindowSums(int(baseline.usable.sum()), rate_hz=baseline.rate_hz)
+        self.antennas: int | None = None
         self.vitals_every = vitals_every
         self.next_vitals: float | None = None
         self.offset = offset
         self.vitals = (None, None)
         self.drift_count = 0
-        self.history: list[tuple[int, int, int]] = []  # (received, dropped, saturated) per hop
+        self.counts = [0, 0, 0]  # received, dropped, saturated since the last hop
+        self.history: deque[tuple[int, int, int]] = deque(maxlen=RATE_MEMORY_HOPS)  # the same, per hop
+        self.totals = [0, 0, 0]  # the same, over the history
 
     def push(self, frame: CsiFrame) -> None:
+        """Clean one frame and add it to the buffer and the running sums (or count it as dropped)."""
+        self.counts[0] += 1
         csi = frame_csi(frame)
-        if csi is None or csi.shape[1] != self.baseline.usable.size or not np.isfinite(frame.timestamp):
-            self.pending_dropped += 1
+        if (csi is None or csi.shape[1] != self.baseline.usable.size or not np.isfinite(frame.timestamp)
+                or (self.antennas is not None and csi.shape[0] != self.antennas)):
+            self.counts[1] += 1
             return
-        self.pending_t.append(float(frame.timestamp))
-        self.pending_csi.append(csi)
-
-    def absorb(self) -> None:
-        if self.pending_t:
-            chunk = clean(np.asarray(self.pending_t), np.stack(self.pending_csi), self.baseline.usable,
-                          self.baseline.frequency_index, self.pending_dropped)
-        else:
-            chunk = clean(np.zeros(0), np.zeros((0, 1, self.baseline.usable.size)), self.baseline.usable,
-                          self.baseline.frequency_index, self.pending_dropped)
-        self.buffer.add(chunk)
-        self.history = (self.history + [(len(chunk) + chunk.dropped, chunk.dropped, chunk.saturated)])[-RATE_MEMORY_HOPS:]
-        self.pending_t, self.pending_csi, self.pending_dropped = [], [], 0
+        cleaned, saturated = self.cleaner.clean(csi)
+        if cleaned is None:
+            self.counts[1] += 1
+            return
+        self.antennas = csi.shape[0]
+        t = float(frame.timestamp)
+        self.buffer.append(t, cleaned, saturated)
+        self.sums.append(t, cleaned[0])
+        self.counts[2] += saturated
 
     def state(self, t: float, bank: SpecialistBank) -> NodeState:
-        self.absorb()
-        received, dropped, saturated = (sum(h[i] for h in self.history) for i in range(3))
-        if self.next_vitals is None:
-            self.next_vitals = t + self.offset
-        if t >= self.next_vitals:
-            self.next_vitals = t + self.vitals_every
-            self.refresh_vitals(t, bank)
-        times, csi = self.buffer.recent(max(PROFILE_SECONDS, MOTION_SECONDS), end=t)
-        features = window_features(self.baseline, times, csi, t=t,
-                                   dropped=dropped / max(received, 1), saturation=saturated / max(received - dropped, 1),
-                                   breathing=self.vitals[0], heart=self.vitals[1])
+        """Every specialist's reading for the window ending at ``t``, from the running sums."""
+        if len(self.history) == self.history.maxlen:
+            self.totals = [a - b for a, b in zip(self.totals, self.history[0], strict=True)]
+        self.history.append(tuple(self.counts))
+        self.totals = [a + b for a, b in zip(self.totals, self.counts, strict=True)]
+        self.counts = [0, 0, 0]
+        received, dropped, saturated = self.totals
+        features = self.sums.features(self.baseline, t, dropped=dropped / max(received, 1),
+                                      saturation=saturated / max(received - dropped, 1),
+                                      breathing=self.vitals[0], heart=self.vitals[1])
         node_id = self.baseline.node_id
         if features is None:
             if received and dropped / received > anomaly.MAX_DROPPED:
                 return NodeState(node_id, {"anomaly": Reading(1.0, 1.0, "corrupt frames")})
             return NodeState(node_id, {})
-        readings: dict[str, Reading] = {}
-        for name, kind in SPECIALIST_OF.items():
-            specialist = bank.get(kind)
-            readings[name] = unknown("not trained") if specialist is None else MODULES[kind].predict(specialist, features)
-        if readings["presence"].value is False:
+        readings = {name: _predict(bank, SPECIALIST_OF[name], features) for name in ("presence", "motion", "anomaly")}
+        if readings["presence"].value is False:  # short-circuit: nobody to measure
             readings.update({k: unknown("nobody present") for k in PERSON_READINGS})
-        elif readings["motion"].value:
-            readings.update({k: unknown("moving") for k in ("breathing_bpm", "heart_bpm")})
-        return NodeState(node_id, readings, self._drift(features, bank, readings))
+        else:
+            readings.update({name: _predict(bank, SPECIALIST_OF[name], features) for name in PERSON_READINGS})
+            if readings["motion"].value:
+                readings.update({k: unknown("moving") for k in ("breathing_bpm", "heart_bpm")})
+        return NodeState(node_id, {name: readings[name] for name in SPECIALIST_OF},
+                         self._drift(features, bank, readings))
+
+    def vitals_due(self, t: float) -> bool:
+        if self.next_vitals is None:
+            self.next_vitals = t + self.offset
+        return t >= self.next_vitals
 
     def refresh_vitals(self, t: float, bank: SpecialistBank) -> None:
         """Re-estimate breathing and heart rate over the last ``BREATHING_SECONDS`` (the costly part)."""
+        self.next_vitals = t + self.vitals_every
         times, csi = self.buffer.recent(BREATHING_SECONDS, end=t)
         window = vitals_window(self.baseline, times, csi) if times.size else None
         node_id = self.baseline.node_id
@@ -104,16 +117,24 @@ class NodeMonitor:
                                       breathing.feature_for(bank.get("heartbeat"), node_id))
 
     def _drift(self, features, bank: SpecialistBank, readings: dict[str, Reading]) -> str | None:
+        if readings["motion"].value:  # a moving scene is never judged as drift
+            self.drift_count = 0
+            return None
         distance = anomaly.drift(bank.get("anomaly"), features)
         if distance is None:
             return None
         # A still scene far from every enrolled state, with no body breathing in it, is a changed room.
         strayed = distance > 1.0 and features.liveness < LIVENESS_LIMIT
-        self.drift_count = self.drift_count + 1 if strayed and not readings["motion"].value else 0
+        self.drift_count = self.drift_count + 1 if strayed else 0
         if self.drift_count >= DRIFT_WINDOWS:
             return (f"node {self.baseline.node_id}: the room no longer matches its calibration (furniture or sensor "
                     "moved?): re-calibrate and re-enroll")
         return None
+
+
+def _predict(bank: SpecialistBank, kind: str, features) -> Reading:
+    specialist = bank.get(kind)
+    return unknown("not trained") if specialist is None else MODULES[kind].predict(specialist, features)
 
 
 class RoomMonitor:
@@ -133,7 +154,7 @@ class RoomMonitor:
                                                              kinds=("presence", "motion", "anomaly"))
         self.hop = float(hop)
         every = max(int(round(vitals_every / hop)), 1)
-        self.nodes = {node_id: NodeMonitor(node, i % every, vitals_every)
+        self.nodes = {node_id: NodeMonitor(node, (i % every) * self.hop, vitals_every)
                       for i, (node_id, node) in enumerate(sorted(baseline.nodes.items()))}
         self.unknown_nodes: set[int] = set()
         self._next_emit: float | None = None
@@ -154,6 +175,7 @@ class RoomMonitor:
             end = self._next_emit
             self._next_emit = end + self.hop * (1 + int((t - end) // self.hop))
             states.append(self.state(end))
+            self.refresh_vitals(end)
         node = self.nodes.get(frame.node_id)
         if node is None:
             self.unknown_nodes.add(frame.node_id)
@@ -165,8 +187,19 @@ class RoomMonitor:
         for frame in frames:
             yield from self.push(frame)
 
+    def refresh_vitals(self, t: float) -> None:
+        """Refresh the cached breathing / heart estimates of the nodes whose turn it is at ``t``.
+
+        Runs after the hop's state, so that state never waits for it; the nodes are staggered,
+        so a hop refreshes at most one node while ``vitals_every / hop`` >= the number of nodes.
+        """
+        for node in self.nodes.values():
+            if node.vitals_due(t):
+                node.refresh_vitals(t, self.bank)
+
     def state(self, t: float) -> RoomState:
-        """The fused state for stream time ``t`` from every frame pushed so far."""
+        """The fused state for stream time ``t`` from every frame pushed so far (cheap: the
+        frames were cleaned and summed as they arrived, the vitals are the cached ones)."""
         states = [node.state(t, self.bank) for node in self.nodes.values()]
         return fuse(t, [s for s in states if s.readings], baseline_id=self.baseline.baseline_id,
                     stale_reason=self.stale_reason, backbone_rev=BACKBONE_REV)

@@ -134,3 +134,103 @@ def test_fusion_rules():
     assert stale.stale and stale.stale_reason == "moved" and stale.value("breathing_bpm") is None
     nobody = fuse(10.0, [far])
     assert nobody.value("presence") is False and nobody.readings["breathing_bpm"].label == "nobody present"
+
+
+# -- the incremental path: frames cleaned and summed as they arrive ---------------------------------
+
+
+def _node_clip(scenario="walk", seed=581, seconds=30, **kwargs):
+    from ruview_core.calibration.cleaning import group_by_node, raw_arrays
+
+    enrollment, _ = enrolled_room()
+    node = next(iter(enrollment.baseline().nodes.values()))
+    frames = group_by_node(stream(scenario, seed, seconds, **kwargs))[node.node_id]
+    return node, frames, raw_arrays(frames, node.usable.size)
+
+
+def test_frame_cleaner_matches_the_clip_cleaner():
+    from ruview_core.calibration.cleaning import FrameCleaner, clean
+
+    node, _, (times, csi, _) = _node_clip("sit", 582, 10, n_antennas=2)
+    csi[4] = 0  # an all-zero frame carries nothing: refused by both
+    csi[7, :, 3] = 127 + 5j  # one clipped frame
+    batch = clean(times, csi, node.usable, node.frequency_index)
+    cleaner = FrameCleaner(node.usable, node.frequency_index)
+    one_by_one = [cleaner.clean(frame) for frame in csi]
+    kept = np.stack([c for c, _ in one_by_one if c is not None])
+    assert one_by_one[4][0] is None and len(kept) == len(batch) == len(times) - 1
+    assert sum(s for _, s in one_by_one) == batch.saturated == 1
+    assert kept.shape == batch.csi.shape and kept.shape[1] == 2
+    np.testing.assert_allclose(kept, batch.csi, atol=1e-5 * np.abs(batch.csi).max())
+
+
+def test_running_sums_give_the_window_formulas():
+    from ruview_core.calibration.baseline import ACTIVITY_SECONDS, MOTION_BLOCK_SECONDS, MOTION_SECONDS, PROFILE_SECONDS
+    from ruview_core.calibration.cleaning import clean
+    from ruview_core.calibration.features import WindowSums
+    from ruview_core.dsp.motion import motion_energy, motion_index
+
+    node, _, (times, csi, _) = _node_clip("walk", 583, 40)
+    cleaned = clean(times, csi, node.usable, node.frequency_index)
+    t_all, z_all = cleaned.times, cleaned.csi[:, 0, :]
+    # a rate far below the real one: the sums must grow, then compact and rebase, on the way
+    running = WindowSums(z_all.shape[1], rate_hz=2.0)
+    block = max(int(round(MOTION_BLOCK_SECONDS * node.rate_hz)), 2)
+    checked = 0
+    for i, (t, z) in enumerate(zip(t_all, z_all, strict=True)):
+        running.append(t, z)
+        if i % 50 != 49 or t - t_all[0] < PROFILE_SECONDS:
+            continue
+        got = running.features(node, t)
+        window = z_all[(t_all > t - PROFILE_SECONDS) & (t_all <= t)]
+        moving = z_all[(t_all > t - MOTION_SECONDS) & (t_all <= t)]
+        recent = z_all[(t_all > t - ACTIVITY_SECONDS) & (t_all <= t)]
+        assert got.n_frames == window.shape[0]
+        np.testing.assert_allclose([got.deviation, got.residual], node.deviation(window.mean(axis=0)), rtol=1e-8)
+        np.testing.assert_allclose(got.amplitude_shift, node.amplitude_shift(np.abs(window).mean(axis=0)),
+                                   rtol=1e-8, atol=1e-8)
+        np.testing.assert_allclose(got.liveness, np.median(np.abs(window).var(axis=0) / node.amp_var), rtol=1e-7)
+        np.testing.assert_allclose(got.motion, motion_index(np.concatenate([moving.real, moving.imag], axis=1), block),
+                                   rtol=1e-8)
+        np.testing.assert_allclose(got.activity, motion_energy(np.abs(recent)) / node.activity_floor, rtol=1e-8)
+        clip = WindowSums.of_clip(t_all[: i + 1], z_all[: i + 1]).features(node, t)
+        np.testing.assert_allclose(clip.summary(), got.summary(), rtol=1e-9, atol=1e-12)
+        checked += 1
+    assert checked >= 8
+    assert max(f.motion for f in [running.features(node, t_all[-1])]) > 0
+
+
+def test_node_buffer_keeps_the_last_seconds_whatever_the_rate():
+    from ruview_core.calibration.cleaning import NodeBuffer
+
+    buffer = NodeBuffer(5.0, rate_hz=2.0)  # the frames come ten times faster than assumed
+    frames = np.arange(400)[:, np.newaxis, np.newaxis] * np.ones((1, 2, 3))
+    for i, frame in enumerate(frames):
+        buffer.append(i / 20.0, frame.astype(np.complex128))
+    times, csi = buffer.recent(5.0)
+    assert times.size == 100 and np.all(np.diff(times) > 0) and times[-1] == 399 / 20.0
+    assert np.array_equal(csi[:, 0, 0].real, np.arange(300, 400))
+    times, _ = buffer.recent(2.0, end=18.0)
+    assert times.size == 40 and times[-1] == 18.0
+
+
+def test_vitals_refresh_runs_on_schedule_after_the_state():
+    baseline, bank = _bank()
+    monitor = RoomMonitor(baseline, bank, hop=1.0, vitals_every=4.0)
+    log = []
+    for node_id, node in monitor.nodes.items():
+        refresh = node.refresh_vitals
+
+        def logged(t, bank, refresh=refresh, node_id=node_id):
+            log.append((t, node_id))
+            refresh(t, bank)
+        node.refresh_vitals = logged
+    states = list(monitor.run(stream("breathe_normal", 591, 40)))
+    per_hop = [sum(1 for t, _ in log if t == s.t) for s in states]
+    assert max(per_hop) == 1  # staggered: no hop pays for two nodes
+    for node_id in monitor.nodes:
+        times = [t for t, n in log if n == node_id]
+        assert len(times) >= 8 and np.allclose(np.diff(times), 4.0)
+    assert len({t for t, _ in log}) == len(log)
+    # the cached estimates are what the specialists read (a full 20 s window was in by then)
+    assert all(node.vitals[0] is not None and node.vitals[0].feature != "none" for node in monitor.nodes.values())

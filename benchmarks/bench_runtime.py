@@ -1,0 +1,183 @@
+"""Runtime speed of a calibrated room (issue 3, "Speed").
+
+Run: ``.venv/bin/python benchmarks/bench_runtime.py`` (``--quick`` for a shorter pass).
+Figures are medians over repeats; the last line is one JSON object.
+
+- one fused room state (every specialist, 4 nodes, one window): the per-hop cost, median and p90
+  (target: median under 1 ms). The frames are cleaned and summed as they arrive, so their cost
+  is reported apart, per frame and as a share of one core at the simulator's frame rate;
+- one breathing / heart refresh of one node: it runs on a schedule (every ``vitals_every``
+  seconds per node, nodes staggered), so it is reported apart from the per-hop state;
+- ``train-room`` from the eight anchors: load the baseline and anchors from disk, train every
+  specialist, store the bank (target: under 2 s);
+- enrollment: the anchors' own durations and countdowns (ADR-151 §2.2) against the time spent
+  processing them (baseline fit, cleaning, features, vitals, quality gate) on simulated frames.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from ruview_core.calibration.anchors import ANCHORS, COUNTDOWN_S  # noqa: E402
+from ruview_core.calibration.baseline import DEFAULT_BASELINE_SECONDS  # noqa: E402
+from ruview_core.calibration.enrollment import RoomEnrollment  # noqa: E402
+from ruview_core.runtime import RoomMonitor  # noqa: E402
+from ruview_core.sim import SimConfig, simulate  # noqa: E402
+from ruview_core.specialists import save_bank, train_bank  # noqa: E402
+
+NODES = 4
+ROOM_SEED = 6
+HOP = 1.0
+VITALS_EVERY = 10.0
+
+
+def frames(scenario: str, seed: int, seconds: float) -> list:
+    """A simulated stream at the default SNR, materialised so that simulating it is not timed."""
+    return list(simulate(SimConfig(scenario, seed=seed, room_seed=ROOM_SEED, nodes=NODES, duration=seconds)).frames())
+
+
+def enroll(folder: str) -> tuple[RoomEnrollment, float, float, dict]:
+    """Calibrate and enroll every anchor at its ADR duration; (enrollment, processing s, wall s, outcomes)."""
+    enrollment = RoomEnrollment(folder, "bench-room")
+    clips = [("baseline", frames("empty", 100, DEFAULT_BASELINE_SECONDS + 1))]
+    clips += [(a.name, frames(a.name, 200 + i, a.duration_s + COUNTDOWN_S + 1)) for i, a in enumerate(ANCHORS)]
+    processing, outcomes = 0.0, {}
+    for name, clip in clips:
+        start = time.perf_counter()
+        if name == "baseline":
+            enrollment.calibrate(clip)
+        else:
+            outcomes[name] = enrollment.enroll(name, clip).accepted
+        processing += time.perf_counter() - start
+    anchors_wall = DEFAULT_BASELINE_SECONDS + sum(a.duration_s + COUNTDOWN_S for a in ANCHORS)
+    return enrollment, processing, anchors_wall, outcomes
+
+
+def train_room_seconds(folder: str, repeats: int) -> float:
+    """``train-room``: a fresh process's view of the room folder to a stored bank, median seconds."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        enrollment = RoomEnrollment(folder, "bench-room")
+        baseline = enrollment.baseline()
+        bank = train_bank("bench-room", baseline, enrollment.anchor_records())
+        save_bank(bank, enrollment.folder / "bank")
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def watch(baseline, bank, stream: list) -> dict:
+    """Push ``stream`` through a monitor, timing each hop's fused state, each vitals refresh and
+    each frame's ingest (cleaning and running sums) apart."""
+    monitor = RoomMonitor(baseline, bank, hop=HOP, vitals_every=VITALS_EVERY)
+    costs: dict[str, list[float]] = {"state_ms": [], "refresh_ms": [], "push_ms": [], "frame_us": []}
+
+    def timed(method, into: str):
+        def wrapper(*args):
+            start = time.perf_counter()
+            out = method(*args)
+            costs[into].append((time.perf_counter() - start) * 1e3)
+            return out
+        return wrapper
+
+    monitor.state = timed(monitor.state, "state_ms")
+    for node in monitor.nodes.values():
+        node.refresh_vitals = timed(node.refresh_vitals, "refresh_ms")
+    warm_up = stream[0].timestamp + max(VITALS_EVERY, 12.0)  # the first hops have no full window yet
+    for frame in stream:
+        states_before = len(costs["state_ms"])
+        start = time.perf_counter()
+        monitor.push(frame)
+        elapsed = time.perf_counter() - start
+        if len(costs["state_ms"]) > states_before:
+            if frame.timestamp < warm_up:
+                costs["state_ms"].pop()
+            else:
+                costs["push_ms"].append(elapsed * 1e3)
+        else:
+            costs["frame_us"].append(elapsed * 1e6)
+    costs["refresh_ms"] = costs["refresh_ms"][len(monitor.nodes):]  # the first ones have no window
+    return {**costs, "monitor": monitor, "rate": len(stream) / (stream[-1].timestamp - stream[0].timestamp)}
+
+
+def vitals_refresh_ms(monitor: RoomMonitor, repeats: int) -> list[float]:
+    """One node's breathing + heart refresh on its current (full) buffer, repeated."""
+    times = []
+    for node in monitor.nodes.values():
+        for _ in range(repeats):
+            start = time.perf_counter()
+            node.refresh_vitals(node.buffer.last_time, monitor.bank)
+            times.append((time.perf_counter() - start) * 1e3)
+    return times
+
+
+def percentile(values, q: float) -> float:
+    return float(np.percentile(values, q)) if values else float("nan")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repeats, shorter watch")
+    args = parser.parse_args()
+    repeats = 3 if args.quick else 7
+    watch_seconds = 60 if args.quick else 120
+
+    with tempfile.TemporaryDirectory(prefix="ruview-bench-") as folder:
+        enrollment, processing, anchors_wall, outcomes = enroll(folder)
+        print(f"enrollment: anchors + countdowns {anchors_wall:.0f} s wall, processing {processing:.2f} s "
+              f"({100 * processing / anchors_wall:.1f}% of it); accepted {sum(outcomes.values())}/{len(outcomes)}")
+        train_s = train_room_seconds(folder, repeats)
+        print(f"train-room from {sum(outcomes.values())} anchors: median {train_s * 1e3:.0f} ms (target < 2 s)")
+        baseline = enrollment.baseline()
+        bank = train_bank("bench-room", baseline, enrollment.anchor_records())
+
+    runs = [watch(baseline, bank, frames("sit", 300 + r, watch_seconds)) for r in range(max(repeats // 2, 1))]
+    state_median = statistics.median(statistics.median(r["state_ms"]) for r in runs)
+    state_p90 = statistics.median(percentile(r["state_ms"], 90) for r in runs)
+    push_p90 = statistics.median(percentile(r["push_ms"], 90) for r in runs)
+    push_max = statistics.median(max(r["push_ms"]) for r in runs)
+    frame_us = statistics.median(statistics.median(r["frame_us"]) for r in runs)
+    frame_mean_us = statistics.median(statistics.fmean(r["frame_us"]) for r in runs)
+    refresh_ms = statistics.median([t for r in runs for t in vitals_refresh_ms(r["monitor"], 3)])
+    in_stream_refresh_ms = statistics.median([t for r in runs for t in r["refresh_ms"]])
+    rate = runs[-1]["rate"]  # frames/s over all nodes
+    # Per second of stream: the frames, 1/HOP states, and NODES refreshes every VITALS_EVERY s.
+    core_share = frame_mean_us * 1e-6 * rate + state_median * 1e-3 / HOP + refresh_ms * 1e-3 * NODES / VITALS_EVERY
+    print(f"fused room state ({NODES} nodes, all specialists, one window, cached vitals): "
+          f"median {state_median:.3f} ms, p90 {state_p90:.3f} ms (target: median < 1 ms)")
+    print(f"vitals refresh (breathing + heart, one node, 60 s window, every {VITALS_EVERY:.0f} s per node, staggered): "
+          f"median {refresh_ms:.1f} ms ({in_stream_refresh_ms:.1f} ms in the stream)")
+    print(f"hop-closing push (state + a due refresh + that frame): p90 {push_p90:.2f} ms, max {push_max:.2f} ms")
+    print(f"frame ingest (clean + ring buffer + running sums): median {frame_us:.1f} us, mean {frame_mean_us:.1f} us; "
+          f"{rate:.0f} frames/s -> all of it {100 * core_share:.2f}% of one core")
+    print(json.dumps({
+        "nodes": NODES,
+        "fused_state_median_ms": round(state_median, 4),
+        "fused_state_p90_ms": round(state_p90, 4),
+        "vitals_refresh_ms": round(refresh_ms, 2),
+        "vitals_every_s": VITALS_EVERY,
+        "hop_push_p90_ms": round(push_p90, 3),
+        "frame_ingest_median_us": round(frame_us, 2),
+        "frame_ingest_mean_us": round(frame_mean_us, 2),
+        "core_share": round(core_share, 5),
+        "train_room_s": round(train_s, 4),
+        "enrollment_anchor_wall_s": anchors_wall,
+        "enrollment_processing_s": round(processing, 3),
+        "enrollment_processing_share": round(processing / anchors_wall, 5),
+        "anchors_accepted": sum(outcomes.values()),
+    }))
+
+
+if __name__ == "__main__":
+    main()
