@@ -25,7 +25,7 @@ def _ask(prompt: str, choices: str, default: str) -> str:
 
 
 async def _capture(args: argparse.Namespace, enrollment: RoomEnrollment, anchor: str, shared, source_for: Callable,
-                   replace: bool) -> Any:
+                   replace: bool, attempt: int = 1) -> Any:
     spec = get_anchor(anchor)
     seconds = args.seconds or spec.duration_s
     if not args.json:
@@ -41,7 +41,7 @@ async def _capture(args: argparse.Namespace, enrollment: RoomEnrollment, anchor:
         outcome = await enrollment.enroll_async(anchor, shared, seconds=seconds, countdown=0.0,
                                                 replace=replace, on_progress=progress)
     else:
-        source = source_for(args, anchor, seconds)
+        source = source_for(args, anchor, seconds, attempt)
         async with running(source):
             outcome = await enrollment.enroll_async(anchor, source, seconds=seconds, replace=replace,
                                                     on_progress=progress)
@@ -89,8 +89,8 @@ async def _enroll(args: argparse.Namespace, enrollment: RoomEnrollment, shared, 
             if choice == "s":
                 enrollment.skip(anchor.name)
                 continue
-        outcome = await _capture(args, enrollment, anchor.name, shared, source_for, replace=False)
         tries[anchor.name] = tries.get(anchor.name, 0) + 1
+        outcome = await _capture(args, enrollment, anchor.name, shared, source_for, False, tries[anchor.name])
         _say(args, {"anchor": outcome.anchor, "accepted": outcome.accepted, "reason": outcome.reason},
              f"  {'accepted' if outcome.accepted else 'rejected: ' + outcome.reason}")
         if outcome.accepted:

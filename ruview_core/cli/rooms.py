@@ -81,13 +81,14 @@ def source_spec(args: argparse.Namespace) -> SourceSpec:
         fail(str(error))
 
 
-def anchor_source(args: argparse.Namespace, scenario: str | None, seconds: float):
+def anchor_source(args: argparse.Namespace, scenario: str | None, seconds: float, attempt: int = 1):
     """The source for one capture; a simulated room plays ``scenario`` (default: the one the
-    source names) for long enough."""
+    source names) for long enough, a retry being a new session (person seed) of the same room."""
     spec = source_spec(args)
     if spec.kind == "sim":
         scenario = scenario or spec.scenario
-        params = {"room_seed": spec.params.get("seed", 0), **spec.params,
+        seed = int(spec.params.get("seed", 0))
+        params = {"room_seed": seed, **spec.params, "seed": seed + 1000 * (attempt - 1),
                   "duration": seconds + COUNTDOWN_S + 2.0}
         spec = replace(spec, scenario=scenario, params=params)
     return open_source(spec, realtime=args.realtime, start=getattr(args, "start", None), end=getattr(args, "end", None))

@@ -95,17 +95,20 @@ def test_bad_arguments_fail_clearly(argv: list[str], message: str, capsys) -> No
     assert message in capsys.readouterr().err
 
 
-def test_demo_streams_real_udp_and_scores_against_truth() -> None:
+def test_demo_enrolls_streams_real_udp_and_scores_against_truth() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "ruview_core.cli", "demo", "--baseline-seconds", "3", "--seconds", "4", "--json"],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        [sys.executable, "-m", "ruview_core.cli", "demo", "--baseline-seconds", "3", "--seconds", "9", "--json"],
+        cwd=ROOT, capture_output=True, text=True, timeout=180,
     )
     assert result.returncode == 0, result.stderr
     summary = json_lines(result.stdout)[-1]
-    assert summary["frames"] > 2 * 6 * 15  # two nodes, ~7 s at ~20 Hz, a few lost
+    assert "empty" in summary["anchors_accepted"] and "presence" in summary["specialists"]
+    assert summary["frames"] > 2 * 11 * 15  # two nodes, ~12 s at ~20 Hz, a few lost
     assert summary["dropped_packets"] == 0
-    assert summary["seconds_scored"] >= 4
-    assert "[  3/7 s]" in result.stderr  # the live readout
+    assert summary["seconds_scored"] >= 6
+    assert summary["stale_states"] == 0
+    assert summary["presence_accuracy"] is not None and summary["presence_accuracy"] >= 0.8
+    assert "anchor empty" in result.stderr and "[  3/12 s]" in result.stderr  # enrollment, then the live readout
 
 
 def test_analyze_recovers_simulated_breathing(tmp_path, capsys) -> None:
