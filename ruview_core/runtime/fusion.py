@@ -23,11 +23,16 @@ def fuse_any(readings: list[Reading], yes: str, no: str) -> Reading:
     return Reading(False, min(r.confidence for r in known), no)
 
 
+NOBODY = "nobody present"
+
+
 def most_confident(readings: list[Reading]) -> Reading:
+    """The most confident value; with none, the reason of a node that did see someone."""
     known = [r for r in readings if r.value is not None]
     if known:
         return max(known, key=lambda r: r.confidence)
-    return readings[0] if readings else unknown("not trained")
+    reasons = [r for r in readings if r.label != NOBODY] or readings
+    return reasons[0] if reasons else unknown("not trained")
 
 
 def fuse(t: float, nodes: list[NodeState], *, baseline_id: str | None = None, stale_reason: str | None = None,
@@ -51,7 +56,7 @@ def fuse(t: float, nodes: list[NodeState], *, baseline_id: str | None = None, st
         why = "stale" if stale_reason else "vetoed"
         readings = {k: (r if k == "anomaly" else unknown(why)) for k, r in readings.items()}
     elif readings["presence"].value is False:
-        readings.update({k: unknown("nobody present") for k in PERSON_READINGS})
+        readings.update({k: unknown(NOBODY) for k in PERSON_READINGS})
     if not nodes:
         readings = {k: unknown("no data") for k in READINGS}
     return RoomState(t, readings, vetoed, veto_reason, stale_reason is not None, stale_reason, baseline_id,

@@ -234,3 +234,15 @@ def test_vitals_refresh_runs_on_schedule_after_the_state():
     assert len({t for t, _ in log}) == len(log)
     # the cached estimates are what the specialists read (a full 20 s window was in by then)
     assert all(node.vitals[0] is not None and node.vitals[0].feature != "none" for node in monitor.nodes.values())
+
+
+def test_fused_unknown_reading_says_why_from_a_node_that_sees_someone() -> None:
+    from ruview_core.runtime.fusion import fuse
+    from ruview_core.runtime.room_state import NodeState
+    from ruview_core.specialists.base import Reading, unknown
+
+    empty_view = NodeState(1, {"presence": Reading(False, 0.9, "absent"), "breathing_bpm": unknown("nobody present")})
+    person_view = NodeState(2, {"presence": Reading(True, 0.8, "present"), "breathing_bpm": unknown("no clear rhythm")})
+    state = fuse(10.0, [empty_view, person_view])
+    assert state.presence.value is True
+    assert state.breathing_bpm.value is None and state.breathing_bpm.label == "no clear rhythm"
