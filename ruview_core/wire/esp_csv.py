@@ -183,7 +183,7 @@ def read_csv_arrays(path: str | Path) -> tuple[dict[str, np.ndarray], np.ndarray
     the most common length, with one C-level text parse for all values instead of one per line.
 
     Returns ``(columns, csi)``; ``columns`` maps the numeric metadata of :data:`NUMERIC_COLUMNS`
-    that the file's layout has to float arrays (none when the layout is unknown). Lines of other lengths are left out.
+    that the file's layout has to arrays (int64; float64 for real_timestamp; none when the layout is unknown). Lines of other lengths are left out.
     """
     heads: list[str] = []
     bodies: list[str] = []
@@ -201,22 +201,26 @@ def read_csv_arrays(path: str | Path) -> tuple[dict[str, np.ndarray], np.ndarray
     if not bodies:
         return {}, np.empty((0, 0), dtype=np.complex64)
     values = np.fromstring(" ".join(bodies).replace(",", " "), dtype=np.int16, sep=" ")
-    names = KNOWN_LAYOUTS.get(heads[0].rstrip(', "').count(",") + 1, ())
-    # Every column after type, id and mac is a number: one parse for all of them.
-    tails = [h.split(",", 3)[3].rstrip(', "') for h in heads]
-    numbers = np.fromstring(",".join(tails).replace(",", " "), dtype=np.float64, sep=" ")
-    width = len(names) - 3
-    if not names or numbers.size != width * len(heads):
-        names, width, numbers = (), 0, np.empty((len(heads), 0))
-    numbers = numbers.reshape(len(heads), width)
-    numeric = {name: numbers[:, i - 3] for i, name in enumerate(names) if name in NUMERIC_COLUMNS}
-    counts = numeric["len"].astype(np.int64) if "len" in numeric else None
+    rows = [h.rstrip(', "').split(",") for h in heads]
+    names = KNOWN_LAYOUTS.get(len(rows[0]), ())
+    columns = dict(zip(names, zip(*rows)))
+    # Only the columns we use are parsed, each in one C-level pass (ints parse faster than floats).
+    numeric = {}
+    for name in NUMERIC_COLUMNS:
+        if name in columns:
+            dtype = np.float64 if name == "real_timestamp" else np.int64
+            parsed = np.fromstring(" ".join(columns[name]), dtype=dtype, sep=" ")
+            if parsed.size == len(rows):
+                numeric[name] = parsed
+    counts = numeric.get("len")
     if counts is None or counts.sum() != values.size:
         # `len` disagrees with what was printed: count each line (slower, still one parse).
         counts = np.array([_line_count(b) for b in bodies], dtype=np.int64)
         if counts.sum() != values.size:
             raise BadFieldError("CSI values are not integers")
     count = int(np.bincount(counts).argmax())
+    if count == 0:
+        raise BadFieldError("CSI_DATA lines carry no values")
     keep = counts == count
     if keep.all():
         values = values.reshape(-1, count)
@@ -224,9 +228,12 @@ def read_csv_arrays(path: str | Path) -> tuple[dict[str, np.ndarray], np.ndarray
         starts = np.concatenate([[0], np.cumsum(counts)[:-1]])[keep]
         values = values[starts[:, None] + np.arange(count)]
         numeric = {name: column[keep] for name, column in numeric.items()}
-    if count % 2 or (values < -128).any() or (values > 127).any():
+    if count % 2 or values.min() < -128 or values.max() > 127:
         raise BadFieldError("CSI values must be int8 (imaginary, real) pairs")
-    return numeric, iq_to_csi(values.astype(np.int8), 1, count // 2)[:, 0, :]
+    csi = np.empty((values.shape[0], count // 2), dtype=np.complex64)
+    csi.real = values[:, 1::2]  # ESP-IDF prints (imaginary, real)
+    csi.imag = values[:, 0::2]
+    return numeric, csi
 
 
 def read_csv_csi(path: str | Path) -> np.ndarray:

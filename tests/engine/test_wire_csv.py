@@ -111,3 +111,10 @@ def test_csi_tool_layout_round_trip() -> None:
     decoded = list(iter_csv([encode_csv_line(f, layout="csi-tool") for f in frames]))
     assert [f.timestamp for f in decoded] == [f.timestamp for f in frames]
     assert all(np.array_equal(a.csi, b.csi) and b.channel == 1 for a, b in zip(frames, decoded))
+
+
+def test_fast_path_refuses_empty_value_lists(tmp_path) -> None:
+    path = tmp_path / "empty.csv"
+    path.write_text('CSI_DATA,1,aa:bb:cc:dd:ee:ff,-40,"[]"\nCSI_DATA,2,aa:bb:cc:dd:ee:ff,-40,"[]"\n')
+    with pytest.raises(BadFieldError):
+        read_csv_arrays(path)
