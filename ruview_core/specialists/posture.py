@@ -3,7 +3,9 @@
 A prototype is the mean amplitude-profile shift of a posture's anchors on one node. Before
 matching, every subcarrier is divided by its pooled within-posture spread, so a subcarrier that
 merely flickers does not outvote one that reliably tells sitting from lying (upstream matched
-unscaled features). Confidence is the softmax margin of the scaled distances.
+unscaled features). Confidence is the softmax margin of the scaled distances, shrunk when even
+the nearest prototype is far outside its posture's own spread: a person in a spot the enrollment
+never saw should not get a confident posture.
 """
 
 from __future__ import annotations
@@ -56,9 +58,11 @@ def predict(specialist: Specialist, features: WindowFeatures) -> Reading:
     distance = np.mean((prototypes - x) ** 2, axis=1)
     best = int(np.argmin(distance))
     if labels.size == 1:
-        return Reading(POSTURES[int(labels[0])], 0.5, POSTURES[int(labels[0])])
+        return Reading(POSTURES[int(labels[0])], 0.5 / max(1.0, float(distance[0])), POSTURES[int(labels[0])])
     # Scaled distances are per-dimension variances: 1 is within a posture's own spread.
     logits = -0.5 * (distance - distance.min()) * prototypes.shape[1] ** 0.5
     p = np.exp(logits) / np.exp(logits).sum()
     posture = POSTURES[int(labels[best])]
-    return Reading(posture, float(p[best]), posture)
+    # In-distribution windows sit about 1 (per-dimension variance) from their prototype.
+    familiarity = 1.0 / max(1.0, float(distance[best]))
+    return Reading(posture, float(p[best]) * familiarity, posture)

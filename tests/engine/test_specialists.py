@@ -123,3 +123,15 @@ def test_non_finite_parameters_are_refused(tmp_path):
     with pytest.raises(StoredFileError, match="NaN"):
         load_bank(tmp_path / "bank")
     assert presence.KIND in SPECIALIST_KINDS
+
+
+def test_posture_is_not_confident_about_a_profile_unlike_any_anchor():
+    enrollment, bank = _bank()
+    from ruview_core.calibration.features import WindowFeatures
+
+    record = next(r for r in enrollment.anchor_records() if r.anchor == "sit" and r.node_id == 1)
+    familiar = WindowFeatures(1, 0.0, 200, 1.0, 0.0, 0.0, 10.0, 10.0, 1.0, 1.0, record.shifts[0], liveness=2.0)
+    strange = WindowFeatures(1, 0.0, 200, 1.0, 0.0, 0.0, 10.0, 10.0, 1.0, 1.0, record.shifts[0] + 25.0, liveness=2.0)
+    specialist = bank.get("posture")
+    assert posture.predict(specialist, strange).confidence < 0.2
+    assert posture.predict(specialist, strange).confidence < posture.predict(specialist, familiar).confidence
