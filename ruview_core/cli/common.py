@@ -21,6 +21,10 @@ def add_source_options(parser: argparse.ArgumentParser, *, window: bool = True) 
     if window:
         parser.add_argument("--start", type=float, help="skip the first START seconds of a recording")
         parser.add_argument("--end", type=float, help="stop END seconds into a recording")
+    parser.add_argument("--allow-node", type=int, action="append", metavar="NODE_ID",
+                        help="with udp://, accept only these node ids (repeatable); others are counted and dropped")
+    parser.add_argument("--allow-address", action="append", metavar="IP",
+                        help="with udp://, accept only packets from these addresses (repeatable)")
     parser.add_argument("--json", action="store_true", help="machine-readable output (JSON lines)")
 
 
@@ -28,7 +32,8 @@ def source_from_args(args: argparse.Namespace) -> Source:
     """The source an invocation asks for, or a clear error on stderr (SystemExit 2)."""
     try:
         return open_source(parse_source(args.source), realtime=args.realtime,
-                           start=getattr(args, "start", None), end=getattr(args, "end", None))
+                           start=getattr(args, "start", None), end=getattr(args, "end", None),
+                           allow_nodes=args.allow_node, allow_addresses=args.allow_address)
     except SourceError as error:
         fail(str(error))
 

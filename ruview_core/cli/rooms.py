@@ -91,7 +91,8 @@ def anchor_source(args: argparse.Namespace, scenario: str | None, seconds: float
         params = {"room_seed": seed, **spec.params, "seed": seed + 1000 * (attempt - 1),
                   "duration": seconds + COUNTDOWN_S + 2.0}
         spec = replace(spec, scenario=scenario, params=params)
-    return open_source(spec, realtime=args.realtime, start=getattr(args, "start", None), end=getattr(args, "end", None))
+    return open_source(spec, realtime=args.realtime, start=getattr(args, "start", None), end=getattr(args, "end", None),
+                       allow_nodes=args.allow_node, allow_addresses=args.allow_address)
 
 
 async def _calibrate(args: argparse.Namespace) -> int:
@@ -195,7 +196,8 @@ async def _watch(args: argparse.Namespace) -> int:
         note(f"no usable specialist bank ({error}): presence and motion come from the baseline alone")
         bank = None
     monitor = RoomMonitor(baseline, bank, hop=args.hop)
-    source = open_source(source_spec(args), realtime=args.realtime, start=args.start, end=args.end)
+    source = open_source(source_spec(args), realtime=args.realtime, start=args.start, end=args.end,
+                         allow_nodes=args.allow_node, allow_addresses=args.allow_address)
     async with running(source):
         async for packet in source:
             for state in monitor.push(packet):

@@ -19,6 +19,7 @@ def open_source(
     start: float | None = None,
     end: float | None = None,
     allow_nodes: Collection[int] | None = None,
+    allow_addresses: Collection[str] | None = None,
 ) -> Source:
     """A source for ``--source`` text. A UDP receiver must still be started (``async with``)."""
     if isinstance(spec, str):
@@ -26,7 +27,7 @@ def open_source(
     if start is not None and end is not None and end <= start:
         raise SourceError(f"--end ({end}) must come after --start ({start})")
     if spec.kind == "udp":
-        return UdpReceiver(spec.host, spec.port, allow_nodes=allow_nodes)
+        return UdpReceiver(spec.host, spec.port, allow_nodes=allow_nodes, allow_addresses=allow_addresses)
     if spec.kind == "sim":
         return SimulatedStream(spec.scenario, dict(spec.params), realtime=realtime, start=start, end=end)
     assert spec.path is not None

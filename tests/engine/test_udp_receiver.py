@@ -73,3 +73,17 @@ async def test_open_source_builds_udp_receiver() -> None:
         assert host == "127.0.0.1" and port > 0
     finally:
         receiver.close()
+
+
+async def test_address_allowlist_through_open_source() -> None:
+    receiver = open_source("udp://127.0.0.1:0", allow_addresses=["192.0.2.1"])
+    async with receiver:
+        sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sender.sendto(encode_packet(make_frame(node_id=1)), (receiver.host, receiver.port))
+        sender.close()
+        for _ in range(50):
+            if receiver.stats.unattributed:
+                break
+            await asyncio.sleep(0.01)
+    assert receiver.stats.unattributed == {"address_not_allowed": 1}
+    assert not receiver.stats.nodes
