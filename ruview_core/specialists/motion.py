@@ -16,7 +16,10 @@ from .base import Reading, Specialist, decision, stacked, unknown, windows_of
 
 KIND = "motion"
 VERSION = 1
-MIN_MARGIN = np.log(1.25)
+# In the tuning rooms (simulator seeds 0-2) the still anchors' 95th percentile sits within ~5 % of
+# the empty room's largest window, while walking at the default SNR sits only ~10-20 % above it: a
+# wide margin hid most walking (held-out rooms 20-27: motion F1 at 17 dB 0.21 -> 0.44).
+MIN_MARGIN = np.log(1.06)
 SHARPNESS = 6.0
 
 
