@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, NoReturn
 
-from ..sources import Source, SourceError, UdpReceiver, open_source, parse_source
+from ..sources import Source, SourceError, SourceSpec, UdpReceiver, open_source, parse_source
 
 
 def add_source_options(parser: argparse.ArgumentParser, *, window: bool = True) -> None:
@@ -28,10 +28,10 @@ def add_source_options(parser: argparse.ArgumentParser, *, window: bool = True) 
     parser.add_argument("--json", action="store_true", help="machine-readable output (JSON lines)")
 
 
-def source_from_args(args: argparse.Namespace) -> Source:
-    """The source an invocation asks for, or a clear error on stderr (SystemExit 2)."""
+def source_from_args(args: argparse.Namespace, spec: SourceSpec | None = None) -> Source:
+    """The source an invocation asks for (or ``spec`` with its options), or a clear error on stderr."""
     try:
-        return open_source(parse_source(args.source), realtime=args.realtime,
+        return open_source(spec or parse_source(args.source), realtime=args.realtime,
                            start=getattr(args, "start", None), end=getattr(args, "end", None),
                            allow_nodes=args.allow_node, allow_addresses=args.allow_address)
     except SourceError as error:

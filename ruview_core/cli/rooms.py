@@ -17,11 +17,11 @@ from typing import Any
 
 from ..calibration import ANCHOR_NAMES, COUNTDOWN_S, BaselineError, RoomEnrollment, StoredFileError
 from ..runtime import RoomMonitor
-from ..sources import SourceSpec, open_source, parse_source
+from ..sources import SourceSpec, parse_source
 from ..sources.spec import SourceError
 from ..specialists import SPECIALIST_KINDS, SpecialistBank, load_bank, save_bank, train_bank
 from ..storage import InvalidRoomId
-from .common import add_source_options, emit, fail, note, progress_bar, running
+from .common import add_source_options, emit, fail, note, progress_bar, running, source_from_args
 from .enroll import run_enroll
 
 DEFAULT_DATA_DIR = Path(os.environ.get("RUVIEW_DATA_DIR", Path.home() / ".local" / "share" / "ruview"))
@@ -91,8 +91,7 @@ def anchor_source(args: argparse.Namespace, scenario: str | None, seconds: float
         params = {"room_seed": seed, **spec.params, "seed": seed + 1000 * (attempt - 1),
                   "duration": seconds + COUNTDOWN_S + 2.0}
         spec = replace(spec, scenario=scenario, params=params)
-    return open_source(spec, realtime=args.realtime, start=getattr(args, "start", None), end=getattr(args, "end", None),
-                       allow_nodes=args.allow_node, allow_addresses=args.allow_address)
+    return source_from_args(args, spec)
 
 
 async def _calibrate(args: argparse.Namespace) -> int:
@@ -196,8 +195,7 @@ async def _watch(args: argparse.Namespace) -> int:
         note(f"no usable specialist bank ({error}): presence and motion come from the baseline alone")
         bank = None
     monitor = RoomMonitor(baseline, bank, hop=args.hop)
-    source = open_source(source_spec(args), realtime=args.realtime, start=args.start, end=args.end,
-                         allow_nodes=args.allow_node, allow_addresses=args.allow_address)
+    source = source_from_args(args)
     async with running(source):
         async for packet in source:
             for state in monitor.push(packet):
