@@ -220,7 +220,7 @@ _SCALARS = ("node_id", "rate_hz", "motion_floor", "activity_floor", "deviation_f
 
 
 def save_baseline(baseline: RoomBaseline, stem) -> None:
-    """Store as ``stem.safetensors`` (per-node arrays) + ``stem.json`` (id, hash, scalars)."""
+    """Store as ``stem.<sha>.safetensors`` (per-node arrays) + ``stem.json`` (id, hash, scalars)."""
     from .persist import write_artifact
 
     arrays: dict[str, np.ndarray] = {}

@@ -1,9 +1,11 @@
 """Arrays in safetensors, metadata in JSON, written atomically and checked on the way back in.
 
-Every stored artefact (baseline, anchor features, specialist bank) is a pair ``NAME.safetensors``
-+ ``NAME.json``. The JSON is written last and carries the SHA-256 of the tensors file, so a
-crash between the two writes, a truncated copy or an edited file is refused on load with a
-clear :class:`StoredFileError`, never a crash or a silently wrong model.
+Every stored artefact (baseline, anchor features, specialist bank) is a pair
+``NAME.<sha>.safetensors`` + ``NAME.json``. The tensors file is named by its content and written
+first; the JSON, written last, names it and carries its SHA-256; older tensors files go after
+that. So a crash at any point leaves the previous pair whole and loadable, and a truncated copy
+or an edited file is refused on load with a clear :class:`StoredFileError`, never a crash or a
+silently wrong model.
 """
 
 from __future__ import annotations
@@ -27,8 +29,22 @@ class StoredFileError(ValueError):
     """A stored artefact is missing, truncated, tampered with or inconsistent."""
 
 
+def tensors_path(stem: str | Path, meta: dict[str, Any] | None = None) -> Path:
+    """The tensors file the metadata of ``stem`` names (``stem.safetensors`` for older artefacts)."""
+    stem = Path(stem)
+    if meta is None:
+        try:
+            meta = json.loads(stem.with_suffix(".json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            meta = None
+    name = meta.get("tensors_file") if isinstance(meta, dict) else None
+    if not isinstance(name, str) or Path(name).name != name or not name.startswith(stem.name + "."):
+        return stem.with_suffix(".safetensors")
+    return stem.with_name(name)
+
+
 def write_artifact(stem: str | Path, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> str:
-    """Write ``stem.safetensors`` then ``stem.json``; returns the tensors' SHA-256."""
+    """Write ``stem.<sha>.safetensors`` then ``stem.json``; returns the tensors' SHA-256."""
     stem = Path(stem)
     clean = {name: np.ascontiguousarray(value) for name, value in arrays.items()}
     for name, value in clean.items():
@@ -36,23 +52,31 @@ def write_artifact(stem: str | Path, arrays: dict[str, np.ndarray], meta: dict[s
             raise TypeError(f"{name}: store complex arrays as real and imaginary parts")
     blob = save_tensors(clean) if clean else save_tensors({"_empty": np.zeros(0, np.float32)})
     digest = hashlib.sha256(blob).hexdigest()
-    atomic_write_bytes(stem.with_suffix(".safetensors"), blob)
-    atomic_write_json(stem.with_suffix(".json"), {**meta, "format_version": FORMAT_VERSION, "tensors_sha256": digest})
+    tensors = stem.with_name(f"{stem.name}.{digest[:16]}.safetensors")
+    atomic_write_bytes(tensors, blob)
+    atomic_write_json(stem.with_suffix(".json"), {**meta, "format_version": FORMAT_VERSION, "tensors_sha256": digest,
+                                                 "tensors_file": tensors.name})
+    for old in [stem.with_suffix(".safetensors"), *stem.parent.glob(f"{stem.name}.*.safetensors")]:
+        if old != tensors:
+            old.unlink(missing_ok=True)
     return digest
 
 
 def read_artifact(stem: str | Path, what: str) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """Arrays and metadata of ``stem``; ``what`` names it in error messages ("baseline", ...)."""
     stem = Path(stem)
-    meta_path, tensor_path = stem.with_suffix(".json"), stem.with_suffix(".safetensors")
-    if not meta_path.is_file() or not tensor_path.is_file():
-        raise StoredFileError(f"no {what} stored at {stem} (missing {meta_path.name} or {tensor_path.name})")
+    meta_path = stem.with_suffix(".json")
+    if not meta_path.is_file():
+        raise StoredFileError(f"no {what} stored at {stem} (missing {meta_path.name})")
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise StoredFileError(f"{what} metadata {meta_path} is unreadable ({error}); re-create it") from None
     if not isinstance(meta, dict) or meta.get("format_version") != FORMAT_VERSION:
         raise StoredFileError(f"{what} metadata {meta_path} has an unknown format; re-create it")
+    tensor_path = tensors_path(stem, meta)
+    if not tensor_path.is_file():
+        raise StoredFileError(f"no {what} stored at {stem} (missing {tensor_path.name})")
     blob = tensor_path.read_bytes()
     if hashlib.sha256(blob).hexdigest() != meta.get("tensors_sha256"):
         raise StoredFileError(f"{what} file {tensor_path} is truncated or was modified (checksum mismatch); re-create it")

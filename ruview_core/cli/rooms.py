@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from ..calibration import ANCHOR_NAMES, COUNTDOWN_S, BaselineError, RoomEnrollment, StoredFileError
-from ..runtime import RoomMonitor
+from ..rooms import open_monitor, room_status, train_room
 from ..sources import SourceSpec, parse_source
 from ..sources.spec import SourceError
-from ..specialists import SPECIALIST_KINDS, SpecialistBank, load_bank, save_bank, train_bank
+from ..specialists import SPECIALIST_KINDS
 from ..storage import InvalidRoomId
 from .common import add_source_options, emit, fail, note, progress_bar, running, source_from_args
 from .enroll import run_enroll
@@ -117,55 +117,13 @@ async def _calibrate(args: argparse.Namespace) -> int:
 def _train(args: argparse.Namespace) -> int:
     enrollment = open_enrollment(args)
     try:
-        baseline = enrollment.baseline()
-        records = enrollment.anchor_records()
+        bank = train_room(enrollment, args.specialists)
     except StoredFileError as error:
         fail(f"{error}; run ruview calibrate --room {args.room} first")
-    bank_stem = enrollment.folder / "bank"
-    previous = None
-    if args.specialists:
-        try:
-            previous = load_bank(bank_stem)
-        except StoredFileError:
-            previous = None
-    bank = train_bank(args.room, baseline, records, kinds=args.specialists, previous=previous)
-    save_bank(bank, bank_stem)
-    enrollment.session.append("bank_trained", baseline_id=baseline.baseline_id, specialists=bank.kinds)
-    anchors = sorted({r.anchor for r in records})
+    anchors = sorted(enrollment.state().accepted)
     return _report(args, {"room": args.room, "specialists": bank.describe(), "anchors": anchors},
                    f"trained {', '.join(bank.kinds) or 'no specialists'} from {len(anchors)} anchor(s): "
                    f"{', '.join(anchors) or '-'}")
-
-
-def room_status(enrollment: RoomEnrollment) -> dict[str, Any]:
-    state = enrollment.state()
-    status: dict[str, Any] = {
-        "room": enrollment.room,
-        "baseline_id": state.baseline_id,
-        "anchors": {
-            name: "accepted" if name in state.accepted else "skipped" if name in state.skipped else "pending"
-            for name in ANCHOR_NAMES
-        },
-        "rejections": state.rejections,
-        "bank": None,
-        "stale": False,
-        "status": "untrained",
-    }
-    try:
-        bank: SpecialistBank = load_bank(enrollment.folder / "bank")
-    except StoredFileError as error:
-        if (enrollment.folder / "bank.json").exists():
-            status["bank_error"] = str(error)
-        bank = None
-    if state.baseline_id is None:
-        return status
-    if bank is not None:
-        status["bank"] = bank.describe()
-        status["stale"] = bank.baseline_id != state.baseline_id
-        status["status"] = "stale" if status["stale"] else "ready"
-    elif state.accepted or state.skipped:
-        status["status"] = "enrolling"
-    return status
 
 
 def _status(args: argparse.Namespace) -> int:
@@ -186,15 +144,11 @@ def _status(args: argparse.Namespace) -> int:
 async def _watch(args: argparse.Namespace) -> int:
     enrollment = open_enrollment(args)
     try:
-        baseline = enrollment.baseline()
+        monitor, why = open_monitor(enrollment, hop=args.hop)
     except StoredFileError as error:
         fail(f"{error}; run ruview calibrate --room {args.room} first")
-    try:
-        bank = load_bank(enrollment.folder / "bank")
-    except StoredFileError as error:
-        note(f"no usable specialist bank ({error}): presence and motion come from the baseline alone")
-        bank = None
-    monitor = RoomMonitor(baseline, bank, hop=args.hop)
+    if why is not None:
+        note(f"no usable specialist bank ({why}): presence and motion come from the baseline alone")
     source = source_from_args(args)
     async with running(source):
         async for packet in source:

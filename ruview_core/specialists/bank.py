@@ -3,7 +3,7 @@
 ``train_bank`` trains the specialists the records allow (presence and motion need only the
 baseline; posture needs a static anchor; breathing/heartbeat still anchors; restlessness
 ``small_move``) and keeps every specialist it was not asked to retrain exactly as it was.
-A bank is one ``bank.safetensors`` (arrays named ``KIND/PARAM``) + ``bank.json`` (per-specialist
+A bank is one ``bank.<sha>.safetensors`` (arrays named ``KIND/PARAM``) + ``bank.json`` (per-specialist
 metadata with each array's shape and dtype), written atomically and fully checked on load.
 """
 

@@ -7,7 +7,7 @@ import pytest
 
 from ._enrolled_room import stream, with_nan
 from ruview_core.calibration.baseline import BaselineError, capture_baseline, load_baseline, save_baseline
-from ruview_core.calibration.persist import StoredFileError
+from ruview_core.calibration.persist import StoredFileError, tensors_path
 
 
 def test_baseline_fingerprints_every_node():
@@ -49,9 +49,9 @@ def test_baseline_round_trip_and_tamper_detection(tmp_path):
     loaded = load_baseline(tmp_path / "baseline")
     assert loaded.baseline_id == baseline.baseline_id and loaded.content_hash == baseline.content_hash
     np.testing.assert_array_equal(loaded.nodes[1].mean, baseline.nodes[1].mean)
-    blob = bytearray((tmp_path / "baseline.safetensors").read_bytes())
+    blob = bytearray(tensors_path(tmp_path / "baseline").read_bytes())
     blob[-5] ^= 0xFF
-    (tmp_path / "baseline.safetensors").write_bytes(bytes(blob))
+    tensors_path(tmp_path / "baseline").write_bytes(bytes(blob))
     with pytest.raises(StoredFileError, match="modified"):
         load_baseline(tmp_path / "baseline")
     with pytest.raises(StoredFileError, match="no baseline"):

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from ruview_core.calibration.persist import StoredFileError
+from ruview_core.calibration.persist import StoredFileError, tensors_path
 from ruview_core.specialists import SPECIALIST_KINDS, load_bank, retrain, save_bank, train_bank
 from ruview_core.specialists import posture, presence
 
@@ -88,7 +88,7 @@ def test_damaged_banks_are_refused_with_a_clear_error(tmp_path):
     _, bank = _bank()
     stem = tmp_path / "bank"
     save_bank(bank, stem)
-    tensors = stem.with_suffix(".safetensors")
+    tensors = tensors_path(stem)
     good = tensors.read_bytes()
 
     tensors.write_bytes(good[: len(good) // 2])  # truncated
@@ -135,3 +135,27 @@ def test_posture_is_not_confident_about_a_profile_unlike_any_anchor():
     specialist = bank.get("posture")
     assert posture.predict(specialist, strange).confidence < 0.2
     assert posture.predict(specialist, strange).confidence < posture.predict(specialist, familiar).confidence
+
+
+def test_a_crash_between_the_two_writes_leaves_the_previous_bank_loadable(tmp_path, monkeypatch) -> None:
+    from ruview_core.calibration import persist
+
+    enrollment, _ = enrolled_room()
+    baseline, records = enrollment.baseline(), enrollment.anchor_records()
+    stem = tmp_path / "bank"
+    first = train_bank("r", baseline, records, trained_at=1000.0)
+    save_bank(first, stem)
+
+    def crash(*args, **kwargs):
+        raise OSError("killed while writing the metadata")
+
+    monkeypatch.setattr(persist, "atomic_write_json", crash)
+    second = train_bank("r", baseline, records, trained_at=2000.0)
+    with pytest.raises(OSError):
+        save_bank(second, stem)
+    monkeypatch.undo()
+    loaded = load_bank(stem)
+    assert loaded.specialists["presence"].trained_at == first.specialists["presence"].trained_at
+    save_bank(second, stem)  # the next save cleans up the orphan tensors file
+    assert len(list(tmp_path.glob("bank.*.safetensors"))) == 1
+    assert load_bank(stem).specialists["presence"].trained_at == second.specialists["presence"].trained_at

@@ -1,0 +1,94 @@
+"""What a room is as a whole: its status, its bank trained from its anchors, its live monitor.
+
+The CLI and the service both drive rooms through these three functions, so ``ruview
+room-status`` and ``GET /api/v1/rooms/ROOM`` can never disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from .calibration import ANCHOR_NAMES, RoomEnrollment, StoredFileError
+from .runtime import RoomMonitor
+from .specialists import SpecialistBank, load_bank, save_bank, train_bank
+
+STATUSES = ("untrained", "enrolling", "training", "ready", "stale")
+
+
+def bank_stem(enrollment: RoomEnrollment):
+    return enrollment.folder / "bank"
+
+
+def load_room_bank(enrollment: RoomEnrollment) -> SpecialistBank | None:
+    """The room's bank, or None when there is none yet (a damaged one raises StoredFileError)."""
+    if not (bank_stem(enrollment).with_suffix(".json")).exists():
+        return None
+    return load_bank(bank_stem(enrollment))
+
+
+def room_status(enrollment: RoomEnrollment) -> dict[str, Any]:
+    """Baseline, anchors, bank and ``status`` (untrained / enrolling / ready / stale) of a room."""
+    state = enrollment.state()
+    status: dict[str, Any] = {
+        "room": enrollment.room,
+        "baseline_id": state.baseline_id,
+        "anchors": {
+            name: "accepted" if name in state.accepted else "skipped" if name in state.skipped else "pending"
+            for name in ANCHOR_NAMES
+        },
+        "rejections": state.rejections,
+        "bank": None,
+        "stale": False,
+        "status": "untrained",
+    }
+    try:
+        bank = load_room_bank(enrollment)
+    except StoredFileError as error:
+        status["bank_error"] = str(error)
+        bank = None
+    if state.baseline_id is None:
+        return status
+    if bank is not None:
+        status["bank"] = bank.describe()
+        status["stale"] = bank.baseline_id != state.baseline_id
+        status["status"] = "stale" if status["stale"] else "ready"
+    elif state.accepted or state.skipped:
+        status["status"] = "enrolling"
+    return status
+
+
+def train_room(enrollment: RoomEnrollment, specialists: Sequence[str] | None = None) -> SpecialistBank:
+    """Train (or, with ``specialists``, retrain only those of) the room's bank and save it atomically.
+
+    Raises StoredFileError when the room has no baseline or its anchors are damaged; a crash
+    while saving leaves the previous bank whole.
+    """
+    baseline = enrollment.baseline()
+    records = enrollment.anchor_records()
+    previous = None
+    if specialists:
+        try:
+            previous = load_room_bank(enrollment)
+        except StoredFileError:
+            previous = None
+    bank = train_bank(enrollment.room, baseline, records, kinds=specialists or None, previous=previous)
+    save_bank(bank, bank_stem(enrollment))
+    enrollment.session.append("bank_trained", baseline_id=baseline.baseline_id, specialists=bank.kinds)
+    return bank
+
+
+def open_monitor(enrollment: RoomEnrollment, *, hop: float = 1.0) -> tuple[RoomMonitor, str | None]:
+    """A monitor over the room's baseline and bank; the second value says why the bank is not used.
+
+    Without a usable bank, presence and motion still come from the baseline alone.
+    """
+    baseline = enrollment.baseline()
+    why = None
+    try:
+        bank = load_room_bank(enrollment)
+    except StoredFileError as error:
+        bank, why = None, str(error)
+    if bank is None and why is None:
+        why = "the room has no specialist bank yet"
+    return RoomMonitor(baseline, bank, hop=hop), why
