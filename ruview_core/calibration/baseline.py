@@ -23,6 +23,7 @@ from ..frames import CsiFrame
 from .cleaning import clean, group_by_node, raw_arrays
 
 MIN_BASELINE_SECONDS = 10.0
+SPAN_TOLERANCE_S = 0.5
 DEFAULT_BASELINE_SECONDS = 30.0
 MIN_FRAMES_PER_SECOND = 5.0
 # Window lengths shared by the baseline's own floors and the runtime features.
@@ -148,7 +149,7 @@ def capture_baseline(
 def fit_node_baseline(node_id: int, frames: list[CsiFrame], min_seconds: float = MIN_BASELINE_SECONDS) -> NodeBaseline:
     times, csi, dropped = raw_arrays(frames)
     span = float(times[-1] - times[0]) if times.size > 1 else 0.0
-    if span < min_seconds:
+    if span < min_seconds - SPAN_TOLERANCE_S:  # first to last frame falls short of the clip by about a frame
         raise BaselineError(f"node {node_id}: only {span:.1f} s of empty room; capture at least {min_seconds:.0f} s")
     if times.size < MIN_FRAMES_PER_SECOND * span:
         raise BaselineError(f"node {node_id}: only {times.size} frames in {span:.0f} s "

@@ -6,9 +6,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import analyze, demo, record, rooms, simulate
+from . import analyze, demo, record, rooms, serve, simulate
 
-COMMANDS = (simulate, record, analyze, rooms, demo)
+COMMANDS = (simulate, record, analyze, rooms, demo, serve)
 
 
 def build_parser() -> argparse.ArgumentParser:

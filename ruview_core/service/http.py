@@ -1,0 +1,227 @@
+"""The REST + WebSocket API of ``ruview serve`` (``/api/v1``), over :class:`RuViewService`.
+
+Every endpoint but ``/health`` and ``/openapi.json`` wants ``Authorization: Bearer TOKEN``;
+requests through Home Assistant's ingress proxy are trusted. Every refusal is a 4xx with
+``{"error": CODE, "message": TEXT}`` and changes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from .. import __version__
+from ..storage import InvalidRoomId, validate_room_id
+from .clients import Subscriber
+from .hub import RuViewService
+from .openapi import openapi_document
+from .registry import RegistryError
+from .tasks import start_anchor, start_baseline, start_training
+
+SERVICE: web.AppKey[RuViewService] = web.AppKey("service", RuViewService)
+PUBLIC = {"/api/v1/health", "/api/v1/openapi.json"}
+ERROR_CODES = {400: "bad_request", 401: "unauthorized", 404: "not_found", 405: "method_not_allowed",
+               409: "conflict", 413: "too_large", 415: "unsupported_media_type"}
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _error(status: int, message: str) -> web.Response:
+    return web.json_response({"error": ERROR_CODES.get(status, "error"), "message": message}, status=status)
+
+
+@web.middleware
+async def errors_and_auth(request: web.Request, handler: Handler) -> web.StreamResponse:
+    service = request.app[SERVICE]
+    if request.path not in PUBLIC and not _authorized(request, service):
+        return _error(401, "missing or wrong bearer token (the add-on's token is in its log and data folder)")
+    try:
+        return await handler(request)
+    except RegistryError as error:
+        return _error(error.status, str(error))
+    except InvalidRoomId as error:
+        return _error(400, str(error))
+    except web.HTTPRequestEntityTooLarge:
+        return _error(413, f"request body larger than {service.config.max_body_bytes} bytes")
+    except web.HTTPException as error:
+        if error.status >= 400:
+            return _error(error.status, error.reason)
+        raise
+
+
+def _authorized(request: web.Request, service: RuViewService) -> bool:
+    if request.remote in service.config.trusted_addresses:
+        return True
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), service.token.encode())
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    if not request.body_exists:
+        return {}
+    raw = await request.read()
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise RegistryError(f"the body is not valid JSON ({error})") from None
+    if not isinstance(body, dict):
+        raise RegistryError("the body must be a JSON object")
+    return body
+
+
+def _room(request: web.Request) -> str:
+    room = validate_room_id(request.match_info["room"])
+    request.app[SERVICE].registry.get(room)
+    return room
+
+
+def _job(job) -> web.Response:
+    return web.json_response(job.to_dict(), status=202)
+
+
+async def health(request: web.Request) -> web.Response:
+    service = request.app[SERVICE]
+    return web.json_response({
+        "status": "ok", "version": __version__, "uptime_s": round(time.time() - service.started, 1),
+        "nodes_seen": len(service.receiver.stats.nodes), "rooms": len(service.registry.rooms),
+        "udp_port": service.receiver.port, "mqtt": None if service.mqtt is None else service.mqtt.connected,
+    })
+
+
+async def openapi(request: web.Request) -> web.Response:
+    return web.json_response(openapi_document(__version__))
+
+
+async def nodes(request: web.Request) -> web.Response:
+    service = request.app[SERVICE]
+    return web.json_response({"nodes": service.nodes(), "unattributed": dict(service.receiver.stats.unattributed)})
+
+
+async def list_rooms(request: web.Request) -> web.Response:
+    service = request.app[SERVICE]
+    return web.json_response({"rooms": [service.room_summary(r) for r in sorted(service.registry.rooms)]})
+
+
+async def create_room(request: web.Request) -> web.Response:
+    service = request.app[SERVICE]
+    room = service.registry.create(await _body(request))
+    service.room_added(room)
+    return web.json_response(service.room_summary(room.room_id), status=201)
+
+
+async def get_room(request: web.Request) -> web.Response:
+    return web.json_response(request.app[SERVICE].room_summary(_room(request)))
+
+
+async def patch_room(request: web.Request) -> web.Response:
+    service, room = request.app[SERVICE], _room(request)
+    config = service.registry.update(room, await _body(request))
+    service.room_added(config)
+    return web.json_response(service.room_summary(room))
+
+
+async def delete_room(request: web.Request) -> web.Response:
+    service, room = request.app[SERVICE], _room(request)
+    await service.delete_room(room)
+    return web.Response(status=204)
+
+
+async def baseline(request: web.Request) -> web.Response:
+    return _job(start_baseline(request.app[SERVICE], _room(request), await _body(request)))
+
+
+async def recalibrate(request: web.Request) -> web.Response:
+    return _job(start_baseline(request.app[SERVICE], _room(request), await _body(request), kind="recalibrate"))
+
+
+async def anchor(request: web.Request) -> web.Response:
+    return _job(start_anchor(request.app[SERVICE], _room(request), request.match_info["anchor"], await _body(request)))
+
+
+async def train(request: web.Request) -> web.Response:
+    return _job(start_training(request.app[SERVICE], _room(request), await _body(request)))
+
+
+async def room_state(request: web.Request) -> web.Response:
+    return web.json_response(request.app[SERVICE].room_state(_room(request)))
+
+
+async def get_job(request: web.Request) -> web.Response:
+    return web.json_response(request.app[SERVICE].jobs.get(request.match_info["job"]).to_dict())
+
+
+async def cancel_job(request: web.Request) -> web.Response:
+    service = request.app[SERVICE]
+    job = service.jobs.cancel(request.match_info["job"])
+    if not job.done:
+        await service.jobs.wait(job.job_id)
+    return web.json_response(job.to_dict())
+
+
+async def websocket(request: web.Request) -> web.WebSocketResponse:
+    """Subscribe with ``{"type": "subscribe", "rooms": [...] | null, "integration": bool}``."""
+    service = request.app[SERVICE]
+    ws = web.WebSocketResponse(heartbeat=30.0)
+    await ws.prepare(request)
+    subscriber = Subscriber(ws)
+    service.subscribers.add(subscriber)
+    pump = asyncio.create_task(subscriber.pump())
+    try:
+        async for message in ws:
+            if message.type != WSMsgType.TEXT:
+                continue
+            reply = _subscribe(service, subscriber, message.data)
+            await ws.send_json(reply)
+    finally:
+        service.subscribers.remove(subscriber)
+        pump.cancel()
+    return ws
+
+
+def _subscribe(service: RuViewService, subscriber: Subscriber, text: str) -> dict[str, Any]:
+    try:
+        command = json.loads(text)
+    except json.JSONDecodeError:
+        return {"type": "error", "message": "send JSON: {\"type\": \"subscribe\", \"rooms\": [...]}"}
+    if not isinstance(command, dict) or command.get("type") != "subscribe":
+        return {"type": "error", "message": "unknown command; send {\"type\": \"subscribe\", \"rooms\": [...]}"}
+    rooms = command.get("rooms")
+    if rooms is not None and (not isinstance(rooms, list) or not all(isinstance(r, str) for r in rooms)):
+        return {"type": "error", "message": "rooms must be a list of room ids or null (every room)"}
+    subscriber.rooms = None if rooms is None else set(rooms)
+    subscriber.integration = bool(command.get("integration", False))
+    for room in sorted(service.registry.rooms):  # the current picture first, then changes
+        if subscriber.wants(room):
+            subscriber.offer({"type": "state", **service.room_state(room)})
+    return {"type": "subscribed", "rooms": None if rooms is None else sorted(subscriber.rooms)}
+
+
+def create_app(service: RuViewService) -> web.Application:
+    app = web.Application(middlewares=[errors_and_auth], client_max_size=service.config.max_body_bytes)
+    app[SERVICE] = service
+    api = "/api/v1"
+    app.router.add_get(f"{api}/health", health)
+    app.router.add_get(f"{api}/openapi.json", openapi)
+    app.router.add_get(f"{api}/nodes", nodes)
+    app.router.add_get(f"{api}/rooms", list_rooms)
+    app.router.add_post(f"{api}/rooms", create_room)
+    app.router.add_get(f"{api}/rooms/{{room}}", get_room)
+    app.router.add_patch(f"{api}/rooms/{{room}}", patch_room)
+    app.router.add_delete(f"{api}/rooms/{{room}}", delete_room)
+    app.router.add_post(f"{api}/rooms/{{room}}/baseline", baseline)
+    app.router.add_post(f"{api}/rooms/{{room}}/anchors/{{anchor}}", anchor)
+    app.router.add_post(f"{api}/rooms/{{room}}/train", train)
+    app.router.add_post(f"{api}/rooms/{{room}}/recalibrate", recalibrate)
+    app.router.add_get(f"{api}/rooms/{{room}}/state", room_state)
+    app.router.add_get(f"{api}/jobs/{{job}}", get_job)
+    app.router.add_delete(f"{api}/jobs/{{job}}", cancel_job)
+    app.router.add_get(f"{api}/ws", websocket)
+    return app

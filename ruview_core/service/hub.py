@@ -1,0 +1,247 @@
+"""The RuView service (ADR-020: one process for everything): UDP ingest, every room's pipeline,
+jobs, and what the API, the WebSocket and MQTT publish.
+
+Frames are routed by node: a node listed by a room belongs to it; a room that lists no nodes
+takes every node no room claims. Each frame feeds the room's running captures and its monitor,
+whose fused states go out at once; a 1 s ticker keeps quiet rooms and node liveness current.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .. import __version__
+from ..calibration import RoomEnrollment
+from ..frames import CsiFrame, Packet
+from ..sources import UdpReceiver
+from ..storage import atomic_write_bytes
+from .clients import Subscribers
+from .jobs import Job, JobManager
+from .live import LiveRoom
+from .registry import RoomConfig, RoomRegistry
+
+if TYPE_CHECKING:
+    from .mqtt import MqttSettings
+
+LOG = logging.getLogger("ruview.service")
+JOB_PUSH_INTERVAL_S = 0.25  # progress reaches WebSocket clients at most this often per job
+
+
+@dataclass
+class ServiceConfig:
+    data_dir: Path
+    host: str = "0.0.0.0"
+    port: int = 8099
+    udp_port: int = 5005
+    token: str | None = None
+    # The Supervisor's ingress proxy: requests through Home Assistant's ingress come from here.
+    trusted_addresses: tuple[str, ...] = ("172.30.32.2",)
+    mqtt: MqttSettings | None = None
+    hop: float = 1.0
+    no_data_timeout: float = 15.0
+    offline_after: float = 5.0
+    max_body_bytes: int = 64 * 1024
+    allow_nodes: tuple[int, ...] = field(default_factory=tuple)
+
+
+def load_or_create_token(data_dir: Path) -> str:
+    """The API token kept in the data directory, made on first start (readable by its owner only)."""
+    path = data_dir / "token"
+    if path.exists():
+        token = path.read_text(encoding="utf-8").strip()
+        if token:
+            return token
+    token = secrets.token_urlsafe(32)
+    atomic_write_bytes(path, token.encode() + b"\n")
+    path.chmod(0o600)
+    return token
+
+
+class RuViewService:
+    def __init__(self, config: ServiceConfig) -> None:
+        self.config = config
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        self.token = config.token or load_or_create_token(config.data_dir)
+        self.started = time.time()
+        self.registry = RoomRegistry(config.data_dir)
+        self.subscribers = Subscribers()
+        self._job_pushed: dict[str, float] = {}
+        self.jobs = JobManager(config.data_dir, on_change=self._job_changed)
+        self.receiver = UdpReceiver(config.host, config.udp_port, on_packet=self._on_packet,
+                                    allow_nodes=config.allow_nodes or None)
+        self.rooms: dict[str, LiveRoom] = {}
+        self.first_packet_at: float | None = None
+        self.processed = 0  # CSI frames routed to a room (or found no room): the load test's counter
+        self._online: dict[int, bool] = {}
+        self._stale: dict[str, bool] = {}
+        self._ticker: asyncio.Task | None = None
+        self.mqtt = None
+        if config.mqtt is not None:
+            from .mqtt import MqttBridge  # paho-mqtt is only loaded when MQTT is wanted
+
+            self.mqtt = MqttBridge(config.mqtt, version=__version__)
+        for room_id in self.registry.rooms:
+            self._load_room(room_id)
+
+    # -- life cycle ----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self.receiver.start()
+        self._ticker = asyncio.create_task(self._tick_forever(), name="ruview-ticker")
+        if self.mqtt is not None:
+            self.mqtt.start()
+            for room in self.registry.rooms.values():
+                self.mqtt.set_room(room.room_id, room.name)
+
+    async def stop(self) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ticker
+        await self.jobs.close()
+        self.receiver.close()
+        await self.subscribers.close()
+        if self.mqtt is not None:
+            await asyncio.to_thread(self.mqtt.stop)
+
+    # -- rooms ---------------------------------------------------------------------------------
+
+    def _load_room(self, room_id: str) -> LiveRoom:
+        live = self.rooms.get(room_id) or LiveRoom(RoomEnrollment(self.config.data_dir, room_id))
+        live.reload(self.config.hop)
+        self.rooms[room_id] = live
+        return live
+
+    def reload_room(self, room_id: str) -> None:
+        """After a capture or training: new monitor, new status, told to every listener."""
+        self._load_room(room_id)
+        self.publish_room(room_id)
+
+    def room_summary(self, room_id: str) -> dict[str, Any]:
+        config: RoomConfig = self.registry.get(room_id)
+        live = self.rooms[room_id]
+        status = dict(live.status)
+        stale_reason = None
+        if status.get("stale"):
+            stale_reason = "the room was re-calibrated: enroll it again and train"
+        elif live.latest is not None and live.latest.get("stale"):
+            status["status"], status["stale"], stale_reason = "stale", True, live.latest.get("stale_reason")
+        job = self.jobs.running(room_id)
+        if job is not None:
+            status["status"] = "training" if job.kind == "train" else "enrolling"
+        return {**config.to_dict(), **status, "stale_reason": stale_reason, "online": self.room_online(room_id),
+                "baseline_nodes": live.baseline_nodes, "job": job.job_id if job else None}
+
+    def room_state(self, room_id: str) -> dict[str, Any]:
+        summary = self.room_summary(room_id)
+        live = self.rooms[room_id]
+        fresh = live.latest is not None and time.time() - live.latest_at <= self.config.offline_after
+        return {"room": room_id, "status": summary["status"], "online": summary["online"],
+                "state": live.latest if fresh and summary["online"] else None}
+
+    def publish_room(self, room_id: str) -> None:
+        """Push a room's state to WebSocket clients and MQTT; announce a change into or out of STALE."""
+        message = {"type": "state", **self.room_state(room_id)}
+        self.subscribers.publish(message, room_id)
+        stale = message["status"] == "stale"
+        if stale != self._stale.get(room_id, False):
+            self._stale[room_id] = stale
+            reason = self.room_summary(room_id)["stale_reason"] if stale else None
+            self.subscribers.publish({"type": "stale", "room": room_id, "stale": stale, "reason": reason}, room_id)
+        if self.mqtt is not None:
+            self.mqtt.publish_state(room_id, {**(message["state"] or {}), "status": message["status"]})
+
+    def room_added(self, room: RoomConfig) -> None:
+        self._load_room(room.room_id)
+        if self.mqtt is not None:
+            self.mqtt.set_room(room.room_id, room.name)
+        self.publish_room(room.room_id)
+
+    async def delete_room(self, room_id: str) -> None:
+        job = self.jobs.running(room_id)
+        if job is not None:
+            self.jobs.cancel(job.job_id)
+            with contextlib.suppress(Exception):
+                await self.jobs.wait(job.job_id)
+        self.registry.delete(room_id)
+        self.rooms.pop(room_id, None)
+        if self.mqtt is not None:
+            self.mqtt.remove_room(room_id)
+        self.subscribers.publish({"type": "room_removed", "room": room_id}, room_id)
+
+    # -- ingest --------------------------------------------------------------------------------
+
+    def rooms_of_node(self, node_id: int) -> list[str]:
+        owner = self.registry.room_of_node(node_id)
+        if owner is not None:
+            return [owner]
+        return [room.room_id for room in self.registry.rooms.values() if not room.nodes]
+
+    def room_online(self, room_id: str) -> bool:
+        room = self.registry.rooms[room_id]
+        nodes = room.nodes or [n for n in self.receiver.stats.nodes if self.registry.room_of_node(n) is None]
+        return any(self._online.get(node, False) for node in nodes)
+
+    def _on_packet(self, packet: Packet) -> None:
+        if self.first_packet_at is None:
+            self.first_packet_at = time.time()
+        if not isinstance(packet, CsiFrame):
+            return
+        self.processed += 1
+        if not self._online.get(packet.node_id):
+            self._set_online(packet.node_id, True)
+        for room_id in self.rooms_of_node(packet.node_id):
+            live = self.rooms.get(room_id)
+            if live is not None and live.push(packet):
+                self.publish_room(room_id)
+
+    def _set_online(self, node_id: int, online: bool) -> None:
+        self._online[node_id] = online
+        LOG.info("node %d %s", node_id, "online" if online else "offline: no frames for a while")
+        self.subscribers.publish({"type": "node", "node_id": node_id, "online": online,
+                                  "rooms": self.rooms_of_node(node_id)})
+
+    async def _tick_forever(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            self.tick()
+
+    def tick(self) -> None:
+        now = time.time()
+        for node_id, counters in self.receiver.stats.nodes.items():
+            online = counters.last_seen is not None and now - counters.last_seen <= self.config.offline_after
+            if online != self._online.get(node_id, False):
+                self._set_online(node_id, online)
+        for room_id, live in self.rooms.items():
+            if now - live.latest_at >= 1.0:  # rooms with live frames published with each state already
+                self.publish_room(room_id)
+        if self.mqtt is not None:
+            self.mqtt.set_suppressed(self.subscribers.integration_connected)
+
+    def nodes(self) -> list[dict[str, Any]]:
+        now = time.time()
+        out = []
+        for node_id, counters in sorted(self.receiver.stats.nodes.items()):
+            seen = counters.last_seen
+            out.append({**counters.as_dict(), "online": self._online.get(node_id, False),
+                        "seconds_since_seen": None if seen is None else round(now - seen, 1),
+                        "rooms": self.rooms_of_node(node_id)})
+        return out
+
+    # -- jobs ----------------------------------------------------------------------------------
+
+    def _job_changed(self, job: Job) -> None:
+        now = time.monotonic()
+        if job.state == "running" and now - self._job_pushed.get(job.job_id, 0.0) < JOB_PUSH_INTERVAL_S:
+            return
+        self._job_pushed[job.job_id] = now
+        if job.done:
+            self._job_pushed.pop(job.job_id, None)
+        self.subscribers.publish({"type": "job", "job": job.to_dict()}, job.room)

@@ -1,0 +1,71 @@
+"""One room at run time: its monitor, its latest state, and the captures listening to its frames."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..calibration import RoomEnrollment, StoredFileError
+from ..frames import CsiFrame
+from ..rooms import open_monitor, room_status
+from ..runtime import RoomMonitor
+from .jobs import JobFailed
+
+CAPTURE_QUEUE = 4096  # frames; about 10 s of four nodes at 100 Hz
+
+
+@dataclass
+class LiveRoom:
+    """What the service knows of a room between requests (rebuilt by :meth:`reload`)."""
+
+    enrollment: RoomEnrollment
+    monitor: RoomMonitor | None = None
+    bank_note: str | None = None  # why the monitor runs without a bank
+    status: dict[str, Any] = field(default_factory=dict)
+    latest: dict[str, Any] | None = None  # the last fused state, RoomState.to_dict()
+    latest_at: float = 0.0  # wall clock of ``latest``
+    captures: set[asyncio.Queue] = field(default_factory=set)
+
+    def reload(self, hop: float) -> None:
+        """Re-read the baseline and bank from disk (after a capture or a training)."""
+        self.status = room_status(self.enrollment)
+        try:
+            self.monitor, self.bank_note = open_monitor(self.enrollment, hop=hop)
+        except StoredFileError:
+            self.monitor, self.bank_note = None, "the room has no baseline yet"
+        self.latest = None
+
+    @property
+    def baseline_nodes(self) -> list[int]:
+        return sorted(self.monitor.nodes) if self.monitor is not None else []
+
+    def push(self, frame: CsiFrame) -> list[dict[str, Any]]:
+        """Feed one frame to the captures and the monitor; returns the room states it closed."""
+        for queue in self.captures:
+            if queue.full():
+                queue.get_nowait()  # a capture that fell behind loses its oldest frame, never the newest
+            queue.put_nowait(frame)
+        if self.monitor is None:
+            return []
+        states = [state.to_dict() for state in self.monitor.push(frame)]
+        if states:
+            self.latest, self.latest_at = states[-1], time.time()
+        return states
+
+    async def frames(self, no_data_timeout: float, nodes_hint: str) -> AsyncIterator[CsiFrame]:
+        """The room's frames from now on, for one capture; fails when none come for a while."""
+        queue: asyncio.Queue[CsiFrame] = asyncio.Queue(maxsize=CAPTURE_QUEUE)
+        self.captures.add(queue)
+        try:
+            while True:
+                try:
+                    yield await asyncio.wait_for(queue.get(), timeout=no_data_timeout)
+                except TimeoutError:
+                    raise JobFailed(f"no CSI frames from {nodes_hint} for {no_data_timeout:.0f} s: check that the "
+                                    "ESP32 nodes are powered and send to this host's UDP port "
+                                    "(GET /api/v1/nodes shows what arrives)") from None
+        finally:
+            self.captures.discard(queue)

@@ -1,0 +1,46 @@
+"""Run the service: the UDP receiver and the HTTP API in one event loop until told to stop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from .. import __version__
+from .http import create_app
+from .hub import RuViewService, ServiceConfig
+
+LOG = logging.getLogger("ruview.service")
+
+
+@contextlib.asynccontextmanager
+async def running_service(config: ServiceConfig) -> AsyncIterator[tuple[RuViewService, int]]:
+    """The service started (UDP bound, API listening); yields it and the API's bound port."""
+    service = RuViewService(config)
+    await service.start()
+    runner = web.AppRunner(create_app(service), access_log=None, shutdown_timeout=2.0)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, config.host, config.port)
+        await site.start()
+        port = runner.addresses[0][1]
+        yield service, port
+    finally:
+        await runner.cleanup()
+        await service.stop()
+
+
+async def serve(config: ServiceConfig) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(signum, stop.set)
+    async with running_service(config) as (service, port):
+        LOG.info("RuView %s: API on http://%s:%d/api/v1, CSI on udp://%s:%d, data in %s",
+                 __version__, config.host, port, config.host, service.receiver.port, config.data_dir)
+        await stop.wait()
