@@ -6,9 +6,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import analyze, demo, record, rooms, serve, simulate
+from . import analyze, demo, record, rooms, serve, simulate, train
 
-COMMANDS = (simulate, record, analyze, rooms, demo, serve)
+COMMANDS = (simulate, record, analyze, rooms, demo, serve, train)
 
 
 def build_parser() -> argparse.ArgumentParser:
