@@ -21,7 +21,10 @@ $(VENV)/.installed-test: pyproject.toml | $(PY)
 demo: $(VENV)/.installed-base
 	$(VENV)/bin/ruview demo
 
+SYSTEM_PACKAGES := mosquitto:mosquitto jq:jq curl:curl
+
 test: $(VENV)/.installed-test
+	scripts/ensure-debian-packages.sh $(SYSTEM_PACKAGES)
 	# Home Assistant's pytest plugin blocks sockets and polices tasks in every test: keep it off the engine.
 	$(PY) -m pytest -p no:homeassistant tests/engine
 

@@ -37,7 +37,7 @@ def _accepts(port: int) -> bool:
 def start_mosquitto(tmp_path: Path, port: int | None = None) -> tuple[subprocess.Popen, int]:
     """Start a broker on 127.0.0.1 (a free port unless given); returns once it accepts connections."""
     if not Path(MOSQUITTO).is_file():
-        pytest.skip("mosquitto is not installed (apt-get install mosquitto)")
+        pytest.fail("mosquitto is not installed: `make test` installs it (apt-get install mosquitto)")
     port = free_port() if port is None else port
     config = tmp_path / f"mosquitto-{port}.conf"
     config.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"

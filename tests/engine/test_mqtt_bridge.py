@@ -148,7 +148,6 @@ def test_room_ids_that_would_break_topics_are_refused():
 @pytest.fixture(scope="module")
 def home_assistant_schemas():
     """Home Assistant's MQTT sensor and binary_sensor discovery schemas, and a way to render."""
-    pytest.importorskip("homeassistant")
     from homeassistant.components.mqtt import binary_sensor, sensor
     from homeassistant.core import HomeAssistant
     return {"sensor": sensor.DISCOVERY_SCHEMA, "binary_sensor": binary_sensor.DISCOVERY_SCHEMA}, HomeAssistant
