@@ -98,7 +98,7 @@ class RuViewService:
         if self.mqtt is not None:
             self.mqtt.start()
             for room in self.registry.rooms.values():
-                self.mqtt.set_room(room.room_id, room.name)
+                self.mqtt.set_room(room.room_id, room.name, room.area)
 
     async def stop(self) -> None:
         if self._ticker is not None:
@@ -161,7 +161,7 @@ class RuViewService:
     def room_added(self, room: RoomConfig) -> None:
         self._load_room(room.room_id)
         if self.mqtt is not None:
-            self.mqtt.set_room(room.room_id, room.name)
+            self.mqtt.set_room(room.room_id, room.name, room.area)
         self.publish_room(room.room_id)
 
     async def delete_room(self, room_id: str) -> None:

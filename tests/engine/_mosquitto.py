@@ -10,14 +10,19 @@ from __future__ import annotations
 import shutil
 import socket
 import subprocess
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import paho.mqtt.client as mqtt
 import pytest
+from paho.mqtt.enums import CallbackAPIVersion
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 READY_TIMEOUT_S = 10.0
+WAIT_S = 5.0
 
 
 def free_port() -> int:
@@ -99,3 +104,40 @@ def mosquitto(tmp_path: Path):
         yield broker
     finally:
         broker.stop()
+
+
+class Listener:
+    """A paho subscriber that records every message it receives, retained or live."""
+
+    def __init__(self, port: int, topics: str | list[str] = "#") -> None:
+        self.messages: list[mqtt.MQTTMessage] = []
+        self._changed = threading.Condition()
+        self._subscribed = threading.Event()
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"listener-{id(self)}")
+        self.client.on_message = self._on_message
+        self.client.on_subscribe = lambda *args: self._subscribed.set()
+        self.client.connect("127.0.0.1", port)
+        self.client.loop_start()
+        self.client.subscribe([(t, 1) for t in ([topics] if isinstance(topics, str) else topics)])
+        assert self._subscribed.wait(WAIT_S)
+
+    def _on_message(self, client, userdata, message) -> None:
+        with self._changed:
+            self.messages.append(message)
+            self._changed.notify_all()
+
+    def wait_for(self, predicate: Callable[[list[mqtt.MQTTMessage]], bool], timeout: float = WAIT_S) -> bool:
+        with self._changed:
+            return self._changed.wait_for(lambda: predicate(self.messages), timeout)
+
+    def latest(self) -> dict[str, bytes]:
+        with self._changed:
+            return {m.topic: m.payload for m in self.messages}
+
+    def on(self, topic: str) -> list[mqtt.MQTTMessage]:
+        with self._changed:
+            return [m for m in self.messages if m.topic == topic]
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()

@@ -13,14 +13,10 @@ import signal
 import subprocess
 import sys
 import textwrap
-import threading
 import time
-from collections.abc import Callable
 
 import numpy as np
-import paho.mqtt.client as mqtt
 import pytest
-from paho.mqtt.enums import CallbackAPIVersion
 
 from ruview_core.runtime.room_state import READINGS, RoomState
 from ruview_core.service.mqtt import (
@@ -33,47 +29,11 @@ from ruview_core.service.mqtt import (
 )
 from ruview_core.specialists.base import Reading, unknown
 
-from ._mosquitto import Broker, mosquitto  # noqa: F401  (fixture)
+from ._mosquitto import Broker, Listener, mosquitto  # noqa: F401  (fixture)
 
 VERSION = "0.1.0-test"
 WAIT_S = 5.0
 
-
-class Listener:
-    """A paho subscriber that records every message it receives, retained or live."""
-
-    def __init__(self, port: int, topics: str | list[str] = "#") -> None:
-        self.messages: list[mqtt.MQTTMessage] = []
-        self._changed = threading.Condition()
-        self._subscribed = threading.Event()
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"listener-{id(self)}")
-        self.client.on_message = self._on_message
-        self.client.on_subscribe = lambda *args: self._subscribed.set()
-        self.client.connect("127.0.0.1", port)
-        self.client.loop_start()
-        self.client.subscribe([(t, 1) for t in ([topics] if isinstance(topics, str) else topics)])
-        assert self._subscribed.wait(WAIT_S)
-
-    def _on_message(self, client, userdata, message) -> None:
-        with self._changed:
-            self.messages.append(message)
-            self._changed.notify_all()
-
-    def wait_for(self, predicate: Callable[[list[mqtt.MQTTMessage]], bool], timeout: float = WAIT_S) -> bool:
-        with self._changed:
-            return self._changed.wait_for(lambda: predicate(self.messages), timeout)
-
-    def latest(self) -> dict[str, bytes]:
-        with self._changed:
-            return {m.topic: m.payload for m in self.messages}
-
-    def on(self, topic: str) -> list[mqtt.MQTTMessage]:
-        with self._changed:
-            return [m for m in self.messages if m.topic == topic]
-
-    def close(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
 
 
 def configs_of(latest: dict[str, bytes], prefix: str = "homeassistant") -> dict[str, dict]:
