@@ -61,6 +61,8 @@ def load_or_create_token(data_dir: Path) -> str:
     token = secrets.token_urlsafe(32)
     atomic_write_bytes(path, token.encode() + b"\n")
     path.chmod(0o600)
+    # Said once, when made: a Home Assistant Container user needs it to add the integration by hand.
+    LOG.warning("made the API token (kept in %s): %s", path, token)
     return token
 
 
