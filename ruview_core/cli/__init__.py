@@ -6,9 +6,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import analyze, demo, record, rooms, serve, simulate, train
+from . import analyze, demo, record, rooms, serve, simulate, train, train_camera_free
 
-COMMANDS = (simulate, record, analyze, rooms, demo, serve, train)
+COMMANDS = (simulate, record, analyze, rooms, demo, serve, train, train_camera_free)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -11,20 +11,24 @@ import asyncio
 import hmac
 import json
 import time
+import uuid
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from aiohttp import WSMsgType, web
 
 from .. import __version__
-from ..storage import InvalidRoomId, validate_room_id
+from ..storage import InvalidRoomId, atomic_write_bytes, validate_room_id
 from .clients import Subscriber
 from .hub import RuViewService
+from .labels import add_routes as add_label_routes
 from .openapi import openapi_document
 from .registry import RegistryError
 from .tasks import start_anchor, start_baseline, start_training
 
 SERVICE: web.AppKey[RuViewService] = web.AppKey("service", RuViewService)
+INSTANCE_ID: web.AppKey[str] = web.AppKey("instance_id", str)
 PUBLIC = {"/api/v1/health", "/api/v1/openapi.json"}
 ERROR_CODES = {400: "bad_request", 401: "unauthorized", 404: "not_found", 405: "method_not_allowed",
                409: "conflict", 413: "too_large", 415: "unsupported_media_type"}
@@ -83,6 +87,18 @@ def _room(request: web.Request) -> str:
     return room
 
 
+def load_or_create_instance_id(data_dir: Path) -> str:
+    """This installation's id, kept in the data directory: the integration's unique id for it."""
+    path = data_dir / "instance_id"
+    if path.exists():
+        instance_id = path.read_text(encoding="utf-8").strip()
+        if instance_id:
+            return instance_id
+    instance_id = uuid.uuid4().hex
+    atomic_write_bytes(path, instance_id.encode() + b"\n")
+    return instance_id
+
+
 def _job(job) -> web.Response:
     return web.json_response(job.to_dict(), status=202)
 
@@ -90,7 +106,8 @@ def _job(job) -> web.Response:
 async def health(request: web.Request) -> web.Response:
     service = request.app[SERVICE]
     return web.json_response({
-        "status": "ok", "version": __version__, "uptime_s": round(time.time() - service.started, 1),
+        "status": "ok", "version": __version__, "instance_id": request.app[INSTANCE_ID],
+        "uptime_s": round(time.time() - service.started, 1),
         "nodes_seen": len(service.receiver.stats.nodes), "rooms": len(service.registry.rooms),
         "udp_port": service.receiver.port, "mqtt": None if service.mqtt is None else service.mqtt.connected,
     })
@@ -204,9 +221,16 @@ def _subscribe(service: RuViewService, subscriber: Subscriber, text: str) -> dic
     return {"type": "subscribed", "rooms": None if rooms is None else sorted(subscriber.rooms)}
 
 
+async def _close_websockets(app: web.Application) -> None:
+    """On shutdown, before aiohttp waits for handlers: an open WebSocket would hold it for its timeout."""
+    await app[SERVICE].subscribers.close()
+
+
 def create_app(service: RuViewService) -> web.Application:
     app = web.Application(middlewares=[errors_and_auth], client_max_size=service.config.max_body_bytes)
     app[SERVICE] = service
+    app[INSTANCE_ID] = load_or_create_instance_id(service.config.data_dir)
+    app.on_shutdown.append(_close_websockets)
     api = "/api/v1"
     app.router.add_get(f"{api}/health", health)
     app.router.add_get(f"{api}/openapi.json", openapi)
@@ -224,4 +248,5 @@ def create_app(service: RuViewService) -> web.Application:
     app.router.add_get(f"{api}/jobs/{{job}}", get_job)
     app.router.add_delete(f"{api}/jobs/{{job}}", cancel_job)
     app.router.add_get(f"{api}/ws", websocket)
+    add_label_routes(app, api)
     return app

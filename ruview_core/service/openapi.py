@@ -40,6 +40,7 @@ def _schemas() -> dict[str, Any]:
     return {
         "Error": {"type": "object", "properties": {"error": {"type": "string"}, "message": {"type": "string"}}},
         "Health": {"type": "object", "properties": {"status": {"type": "string"}, "version": {"type": "string"},
+                                                    "instance_id": {"type": "string"},
                                                     "uptime_s": number, "nodes_seen": {"type": "integer"},
                                                     "rooms": {"type": "integer"}, "udp_port": {"type": "integer"}}},
         "Nodes": {"type": "object", "properties": {"nodes": {"type": "array", "items": {"type": "object"}},
@@ -109,6 +110,10 @@ def openapi_document(version: str) -> dict[str, Any]:
             "/api/v1/rooms/{room}/recalibrate": {"post": _op("capture a new baseline (job); the bank goes STALE",
                                                              "Job", status="202", params=room, body="CaptureRequest")},
             "/api/v1/rooms/{room}/state": {"get": _op("the latest fused room state", "RoomStateMessage", params=room)},
+            "/api/v1/rooms/{room}/labels": {"post": _op(
+                "label events of the room's own sensors (PIR, door, vibration, temperature, humidity) for "
+                "camera-free supervision: a list of {t, source, kind, value, entity_id}", None, params=room)},
+            "/api/v1/rooms/{room}/labels/stats": {"get": _op("counts of the stored label events", None, params=room)},
             "/api/v1/jobs/{job}": {"get": _op("a job's state, progress and result", "Job", params=job),
                                    "delete": _op("cancel a job", "Job", params=job)},
             "/api/v1/ws": {"get": _op("WebSocket: room states, job progress, node online/offline, STALE", None,
