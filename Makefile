@@ -27,6 +27,9 @@ test: $(VENV)/.installed-test
 	scripts/ensure-debian-packages.sh $(SYSTEM_PACKAGES)
 	# Home Assistant's pytest plugin blocks sockets and polices tasks in every test: keep it off the engine.
 	$(PY) -m pytest -p no:homeassistant tests/engine
+	# The integration against a real Home Assistant core (the plugin on), fed by the real service over UDP.
+	$(PY) -m pytest tests/integration
+	$(PY) -m mypy --strict custom_components/ruview
 
 bench: $(VENV)/.installed-base
 	$(PIP_INSTALL) -e '.[bench]'  # csiread, for comparison only

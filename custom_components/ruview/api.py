@@ -107,6 +107,7 @@ class Job(TypedDict, total=False):
 class Health(TypedDict, total=False):
     status: str
     version: str
+    instance_id: str  # this installation's id (kept in its data folder)
     uptime_s: float
     nodes_seen: int
     rooms: int
@@ -149,9 +150,9 @@ class RuViewClient:
         if response.status == 401:
             raise RuViewAuthenticationError("the RuView add-on refused the token")
         if response.status >= 400:
-            error = data if isinstance(data, dict) else {}
+            refusal = data if isinstance(data, dict) else {}
             kind = _ERRORS.get(response.status, RuViewRequestError)
-            raise kind(response.status, str(error.get("error", "error")), str(error.get("message", text)))
+            raise kind(response.status, str(refusal.get("error", "error")), str(refusal.get("message", text)))
         return data
 
     # -- service -------------------------------------------------------------------------------

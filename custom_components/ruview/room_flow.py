@@ -1,0 +1,124 @@
+"""A room is a config subentry, added (and re-enrolled) by walking through its enrollment."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import voluptuous as vol
+
+from homeassistant.config_entries import ConfigEntryState, ConfigSubentryFlow, SubentryFlowResult
+from homeassistant.helpers import area_registry as ar
+from homeassistant.helpers.selector import (
+    AreaSelector,
+    SelectOptionDict,
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
+    TextSelector,
+)
+
+from .api import RuViewClient, RuViewConflictError, RuViewError, RuViewRequestError
+from .const import ANCHORS, CONF_AREA_ID, CONF_NODES, CONF_ROOM_ID, CONF_TARGET, LOGGER
+from .coordinator import RuViewConfigEntry
+from .enrollment import EnrollmentSteps
+
+CONF_NAME = "name"
+TARGET_ROOM = "room"
+
+
+class RoomSubentryFlowHandler(EnrollmentSteps[SubentryFlowResult], ConfigSubentryFlow):
+    """Name, area and nodes; then the enrollment; then the room's subentry (or, re-enrolling, an abort)."""
+
+    _created = False  # the add-on room this flow made, to be removed if the flow is abandoned
+    _finished = False
+    _data: dict[str, Any]  # the subentry's data once the room exists
+
+    def _loaded_entry(self) -> RuViewConfigEntry | None:
+        entry: RuViewConfigEntry = self._get_entry()
+        if entry.state is not ConfigEntryState.LOADED:
+            return None
+        self.client = entry.runtime_data.client
+        return entry
+
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
+        """Name the room, place it in an area, and say which nodes watch it."""
+        if self._loaded_entry() is None:
+            return self.async_abort(reason="entry_not_loaded")
+        errors: dict[str, str] = {}
+        placeholders = {"reason": "", "nodes": ""}
+        if user_input is not None:
+            area_id = user_input.get(CONF_AREA_ID)
+            area = ar.async_get(self.hass).async_get_area(area_id) if area_id else None
+            try:
+                nodes = sorted({int(node) for node in user_input.get(CONF_NODES, [])})
+            except ValueError:
+                errors[CONF_NODES] = "invalid_nodes"
+            else:
+                try:
+                    room = await self.client.create_room(user_input[CONF_NAME], nodes=nodes,
+                                                         area=area.name if area else None)
+                except RuViewConflictError as error:
+                    errors["base"], placeholders["reason"] = "room_conflict", error.message
+                except RuViewRequestError as error:
+                    errors["base"], placeholders["reason"] = "invalid_room", error.message
+                except RuViewError as error:
+                    errors["base"], placeholders["reason"] = "cannot_connect", str(error)
+                else:
+                    self._created = True
+                    self.room_id, self.room_name = room["room_id"], room["name"]
+                    self._data = {CONF_ROOM_ID: self.room_id, CONF_AREA_ID: area_id, CONF_NODES: nodes}
+                    self.anchors = list(ANCHORS)
+                    return await self.async_step_baseline()
+        try:
+            seen = await self.client.nodes()
+        except RuViewError:
+            return self.async_abort(reason="cannot_connect")
+        placeholders["nodes"] = ", ".join(str(n["node_id"]) for n in seen if n.get("online")) or "-"
+        schema = vol.Schema({
+            vol.Required(CONF_NAME): TextSelector(),
+            vol.Optional(CONF_AREA_ID): AreaSelector(),
+            vol.Optional(CONF_NODES, default=[]): SelectSelector(SelectSelectorConfig(
+                options=[SelectOptionDict(value=str(n["node_id"]), label=str(n["node_id"])) for n in seen],
+                multiple=True, custom_value=True, mode=SelectSelectorMode.DROPDOWN)),
+        })
+        return self.async_show_form(step_id="user", data_schema=self.add_suggested_values_to_schema(
+            schema, user_input or {}), errors=errors, description_placeholders=placeholders)
+
+    async def async_step_reconfigure(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
+        """Re-enroll the whole room (a new baseline, every anchor, training) or one anchor."""
+        subentry = self._get_reconfigure_subentry()
+        if self._loaded_entry() is None:
+            return self.async_abort(reason="entry_not_loaded")
+        self.room_id, self.room_name = subentry.data[CONF_ROOM_ID], subentry.title
+        if user_input is None:
+            return self.async_show_form(step_id="reconfigure", data_schema=vol.Schema({
+                vol.Required(CONF_TARGET, default=TARGET_ROOM): SelectSelector(SelectSelectorConfig(
+                    options=[TARGET_ROOM, *ANCHORS], translation_key="reenroll_target",
+                    mode=SelectSelectorMode.LIST)),
+            }), description_placeholders={"room": self.room_name})
+        target = user_input[CONF_TARGET]
+        if target == TARGET_ROOM:
+            self.anchors = list(ANCHORS)
+            return await self.async_step_baseline()
+        self.anchors = [target]
+        return await self._anchor(target, None)
+
+    async def async_step_done(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
+        self._finished = True
+        if self.source == "reconfigure":
+            return self.async_update_and_abort(self._get_entry(), self._get_reconfigure_subentry())
+        return self.async_create_entry(title=self.room_name, data=self._data, unique_id=self.room_id)
+
+    def async_remove(self) -> None:
+        """Abandoned before the end: the room made in the add-on goes too (it has no entities)."""
+        if self._created and not self._finished:
+            self.hass.async_create_task(_delete_room(self.client, self.room_id), "ruview delete room")
+        else:
+            super().async_remove()
+
+
+async def _delete_room(client: RuViewClient, room_id: str) -> None:
+    try:
+        await client.delete_room(room_id)  # cancels its running capture too
+    except RuViewError as error:
+        LOGGER.warning("RuView: could not remove the abandoned room %s: %s", room_id, error)
