@@ -11,15 +11,13 @@ import asyncio
 import hmac
 import json
 import time
-import uuid
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 from aiohttp import WSMsgType, web
 
 from .. import __version__
-from ..storage import InvalidRoomId, atomic_write_bytes, validate_room_id
+from ..storage import InvalidRoomId, validate_room_id
 from .clients import Subscriber
 from .hub import RuViewService
 from .labels import add_routes as add_label_routes
@@ -28,7 +26,6 @@ from .registry import RegistryError
 from .tasks import start_anchor, start_baseline, start_training
 
 SERVICE: web.AppKey[RuViewService] = web.AppKey("service", RuViewService)
-INSTANCE_ID: web.AppKey[str] = web.AppKey("instance_id", str)
 PUBLIC = {"/api/v1/health", "/api/v1/openapi.json"}
 ERROR_CODES = {400: "bad_request", 401: "unauthorized", 404: "not_found", 405: "method_not_allowed",
                409: "conflict", 413: "too_large", 415: "unsupported_media_type"}
@@ -87,18 +84,6 @@ def _room(request: web.Request) -> str:
     return room
 
 
-def load_or_create_instance_id(data_dir: Path) -> str:
-    """This installation's id, kept in the data directory: the integration's unique id for it."""
-    path = data_dir / "instance_id"
-    if path.exists():
-        instance_id = path.read_text(encoding="utf-8").strip()
-        if instance_id:
-            return instance_id
-    instance_id = uuid.uuid4().hex
-    atomic_write_bytes(path, instance_id.encode() + b"\n")
-    return instance_id
-
-
 def _job(job) -> web.Response:
     return web.json_response(job.to_dict(), status=202)
 
@@ -106,7 +91,7 @@ def _job(job) -> web.Response:
 async def health(request: web.Request) -> web.Response:
     service = request.app[SERVICE]
     return web.json_response({
-        "status": "ok", "version": __version__, "instance_id": request.app[INSTANCE_ID],
+        "status": "ok", "version": __version__, "instance_id": service.instance_id,
         "uptime_s": round(time.time() - service.started, 1),
         "nodes_seen": len(service.receiver.stats.nodes), "rooms": len(service.registry.rooms),
         "udp_port": service.receiver.port, "mqtt": None if service.mqtt is None else service.mqtt.connected,
@@ -229,7 +214,6 @@ async def _close_websockets(app: web.Application) -> None:
 def create_app(service: RuViewService) -> web.Application:
     app = web.Application(middlewares=[errors_and_auth], client_max_size=service.config.max_body_bytes)
     app[SERVICE] = service
-    app[INSTANCE_ID] = load_or_create_instance_id(service.config.data_dir)
     app.on_shutdown.append(_close_websockets)
     api = "/api/v1"
     app.router.add_get(f"{api}/health", health)

@@ -13,6 +13,8 @@ import contextlib
 import logging
 import secrets
 import time
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -51,18 +53,24 @@ class ServiceConfig:
     allow_nodes: tuple[int, ...] = field(default_factory=tuple)
 
 
+def load_or_create(path: Path, make: Callable[[], str], *, private: bool = False) -> tuple[str, bool]:
+    """The text kept in ``path``, made with ``make`` and stored on first use; True when just made."""
+    if path.exists():
+        text = path.read_text(encoding="utf-8").strip()
+        if text:
+            return text, False
+    text = make()
+    atomic_write_bytes(path, text.encode() + b"\n")
+    if private:
+        path.chmod(0o600)
+    return text, True
+
+
 def load_or_create_token(data_dir: Path) -> str:
     """The API token kept in the data directory, made on first start (readable by its owner only)."""
-    path = data_dir / "token"
-    if path.exists():
-        token = path.read_text(encoding="utf-8").strip()
-        if token:
-            return token
-    token = secrets.token_urlsafe(32)
-    atomic_write_bytes(path, token.encode() + b"\n")
-    path.chmod(0o600)
-    # Said once, when made: a Home Assistant Container user needs it to add the integration by hand.
-    LOG.warning("made the API token (kept in %s): %s", path, token)
+    token, made = load_or_create(data_dir / "token", lambda: secrets.token_urlsafe(32), private=True)
+    if made:  # said once: a Home Assistant Container user needs it to add the integration by hand
+        LOG.warning("made the API token (kept in %s): %s", data_dir / "token", token)
     return token
 
 
@@ -71,6 +79,8 @@ class RuViewService:
         self.config = config
         config.data_dir.mkdir(parents=True, exist_ok=True)
         self.token = config.token or load_or_create_token(config.data_dir)
+        # This installation's id: the integration's unique id for it, stable across restarts.
+        self.instance_id, _ = load_or_create(config.data_dir / "instance_id", lambda: uuid.uuid4().hex)
         self.started = time.time()
         self.registry = RoomRegistry(config.data_dir)
         self.subscribers = Subscribers()
