@@ -18,6 +18,7 @@ from .api import RuViewClient, RuViewError, RuViewNotFoundError
 from .const import CONF_AREA_ID, CONF_ROOM_ID, CONF_TOKEN, DOMAIN, LOGGER, SUBENTRY_ROOM
 from .coordinator import RuViewConfigEntry, RuViewCoordinator, RuViewRuntimeData
 from .entity import hub_device, room_device
+from .labels import LabelStreamer, label_sensors
 from .repairs import stale_issue_id
 from .services import async_setup_services
 
@@ -39,11 +40,14 @@ async def async_setup_entry(hass: HomeAssistant, entry: RuViewConfigEntry) -> bo
         raise ConfigEntryNotReady(translation_domain=DOMAIN, translation_key="cannot_connect",
                                   translation_placeholders={"error": str(error)}) from error
     coordinator = RuViewCoordinator(hass, entry, client)
-    entry.runtime_data = RuViewRuntimeData(client, coordinator, health, rooms=_rooms(entry))
+    labels = LabelStreamer(hass, client)
+    entry.runtime_data = RuViewRuntimeData(client, coordinator, health, rooms=_rooms(entry), labels=labels)
     await coordinator.async_config_entry_first_refresh()
     _register_devices(hass, entry)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     coordinator.async_start_listening()
+    labels.async_track(label_sensors(entry.subentries))
+    entry.async_on_unload(labels.async_shutdown)
     entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
     return True
 
@@ -68,10 +72,15 @@ async def async_remove_config_entry_device(hass: HomeAssistant, entry: RuViewCon
 
 
 async def _async_entry_updated(hass: HomeAssistant, entry: RuViewConfigEntry) -> None:
-    """A room added, renamed or removed: reload (a removed room leaves the add-on too). The flows that
-    change the address or token reload the entry themselves."""
+    """A room added, renamed or removed: reload (a removed room leaves the add-on too); other sensors
+    picked for a room: listen to those. The flows that change the address or token reload the entry
+    themselves."""
     rooms = _rooms(entry)
     if rooms == entry.runtime_data.rooms:
+        sensors = label_sensors(entry.subentries)
+        if sensors != entry.runtime_data.labels.sensors:
+            await entry.runtime_data.labels.async_flush()  # what the old picks said still counts
+            entry.runtime_data.labels.async_track(sensors)
         return
     for room_id in entry.runtime_data.rooms.keys() - rooms.keys():
         try:

@@ -95,13 +95,29 @@ class Room(TypedDict, total=False):
 class Job(TypedDict, total=False):
     job_id: str
     room: str
-    kind: str  # baseline / anchor / train / recalibrate
+    kind: str  # baseline / anchor / train / recalibrate / learn
     anchor: str | None
     state: str  # queued / running / succeeded / failed / cancelled
     progress: float
     seconds_left: float | None
     result: dict[str, Any] | None
     error: str | None
+
+
+class LabelEvent(TypedDict, total=False):
+    """One reading of one of the room's own sensors (``ruview_core.supervision.events``)."""
+
+    t: float  # seconds since the epoch
+    source: str
+    kind: str  # pir / reed / vibration (value 0/1) / temperature (°C) / humidity (% RH)
+    value: float
+    entity_id: str
+
+
+class LabelsStored(TypedDict):
+    room: str
+    stored: int
+    received_since_start: int
 
 
 class Health(TypedDict, total=False):
@@ -190,6 +206,13 @@ class RuViewClient:
     async def room_state(self, room_id: str) -> RoomStateMessage:
         return cast(RoomStateMessage, await self._request("GET", f"/rooms/{room_id}/state"))
 
+    async def post_labels(self, room_id: str, events: Sequence[LabelEvent]) -> LabelsStored:
+        """Store label events for the room (all or nothing: one invalid event refuses the batch)."""
+        return cast(LabelsStored, await self._request("POST", f"/rooms/{room_id}/labels", {"events": list(events)}))
+
+    async def label_stats(self, room_id: str) -> dict[str, Any]:
+        return cast(dict[str, Any], await self._request("GET", f"/rooms/{room_id}/labels/stats"))
+
     # -- jobs ----------------------------------------------------------------------------------
 
     async def start_baseline(self, room_id: str, seconds: float | None = None) -> Job:
@@ -206,6 +229,16 @@ class RuViewClient:
     async def start_training(self, room_id: str, specialists: Sequence[str] | None = None) -> Job:
         body = _given(specialists=list(specialists) if specialists else None)
         return cast(Job, await self._request("POST", f"/rooms/{room_id}/train", body))
+
+    async def start_learning(self, room_id: str) -> Job:
+        """Update the room's presence and motion specialists from its label events (a job whose
+        result says whether the new bank version was kept, and why)."""
+        return cast(Job, await self._request("POST", f"/rooms/{room_id}/learn", {}))
+
+    async def rollback_bank(self, room_id: str, version: int | None = None) -> dict[str, Any]:
+        """Make an earlier bank version the room's bank (default: the current one's parent)."""
+        return cast(dict[str, Any], await self._request("POST", f"/rooms/{room_id}/bank/rollback",
+                                                        _given(version=version)))
 
     async def job(self, job_id: str) -> Job:
         return cast(Job, await self._request("GET", f"/jobs/{job_id}"))

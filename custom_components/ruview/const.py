@@ -16,6 +16,7 @@ CONF_SECONDS: Final = "seconds"
 CONF_COUNTDOWN: Final = "countdown"
 CONF_ACTION: Final = "action"
 CONF_TARGET: Final = "target"
+CONF_LABEL_SENSORS: Final = "label_sensors"  # a room's subentry: label kind -> the entity ids it streams
 
 SUBENTRY_ROOM: Final = "room"
 ADDON_SLUG_DISCOVERY: Final = "ruview"
@@ -48,6 +49,30 @@ ROOM_STATUSES: Final = ("untrained", "enrolling", "training", "ready", "stale")
 POSTURES: Final = ("standing", "sitting", "lying")
 # ruview_core.specialists.anomaly.VETO: from this score on, the anomaly vetoes every other reading.
 ANOMALY_VETO: Final = 0.5
+
+# The home's own sensors as weak labels for the add-on (ruview_core.supervision.events): which
+# entities may be picked for each label kind, and how often their state changes go out.
+LABEL_DOMAINS: Final[dict[str, str]] = {
+    "pir": "binary_sensor",
+    "reed": "binary_sensor",
+    "vibration": "binary_sensor",
+    "temperature": "sensor",
+    "humidity": "sensor",
+}
+LABEL_DEVICE_CLASSES: Final[dict[str, tuple[str, ...]]] = {
+    "pir": ("motion", "occupancy", "presence"),
+    "reed": ("door", "window", "opening", "garage_door"),
+    "vibration": ("vibration", "moving"),
+    "temperature": ("temperature",),
+    "humidity": ("humidity",),
+}
+LABEL_KINDS: Final = tuple(LABEL_DOMAINS)
+# What the add-on accepts (BME280 ranges); a reading outside would make it refuse the whole batch.
+LABEL_VALUE_RANGE: Final[dict[str, tuple[float, float]]] = {"temperature": (-40.0, 85.0), "humidity": (0.0, 100.0)}
+LABEL_SOURCE: Final = "home_assistant"
+LABEL_BATCH_SECONDS: Final = 5.0
+LABEL_MAX_BATCH: Final = 200  # events a request: about 25 kB, well inside the add-on's 64 KiB body limit
+LABEL_MAX_PENDING: Final = 5000  # per room, while the add-on cannot be reached: the oldest go first
 
 JOB_POLL_SECONDS: Final = 0.5
 RECONNECT_MIN_SECONDS: Final = 1.0

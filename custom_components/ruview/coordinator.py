@@ -21,6 +21,7 @@ from .api import (
     RuViewError,
 )
 from .const import DOMAIN, LOGGER, RECONNECT_MAX_SECONDS, RECONNECT_MIN_SECONDS
+from .labels import LabelStreamer
 from .repairs import async_update_stale_issue
 
 
@@ -39,6 +40,7 @@ class RuViewRuntimeData:
     coordinator: RuViewCoordinator
     health: Health
     rooms: dict[str, str]  # room id -> name, of the subentries this setup made entities for
+    labels: LabelStreamer  # the rooms' picked sensors, streamed to the add-on as label events
 
 
 type RuViewConfigEntry = ConfigEntry[RuViewRuntimeData]

@@ -10,6 +10,8 @@ from homeassistant.config_entries import ConfigEntryState, ConfigSubentryFlow, S
 from homeassistant.helpers import area_registry as ar
 from homeassistant.helpers.selector import (
     AreaSelector,
+    EntitySelector,
+    EntitySelectorConfig,
     SelectOptionDict,
     SelectSelector,
     SelectSelectorConfig,
@@ -18,12 +20,24 @@ from homeassistant.helpers.selector import (
 )
 
 from .api import RuViewClient, RuViewConflictError, RuViewError, RuViewRequestError
-from .const import ANCHORS, CONF_AREA_ID, CONF_NODES, CONF_ROOM_ID, CONF_TARGET, LOGGER
+from .const import (
+    ANCHORS,
+    CONF_AREA_ID,
+    CONF_LABEL_SENSORS,
+    CONF_NODES,
+    CONF_ROOM_ID,
+    CONF_TARGET,
+    LABEL_DEVICE_CLASSES,
+    LABEL_DOMAINS,
+    LABEL_KINDS,
+    LOGGER,
+)
 from .coordinator import RuViewConfigEntry
 from .enrollment import EnrollmentSteps
 
 CONF_NAME = "name"
 TARGET_ROOM = "room"
+TARGET_SENSORS = "sensors"
 
 
 class RoomSubentryFlowHandler(EnrollmentSteps[SubentryFlowResult], ConfigSubentryFlow):
@@ -85,7 +99,8 @@ class RoomSubentryFlowHandler(EnrollmentSteps[SubentryFlowResult], ConfigSubentr
             schema, user_input or {}), errors=errors, description_placeholders=placeholders)
 
     async def async_step_reconfigure(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
-        """Re-enroll the whole room (a new baseline, every anchor, training) or one anchor."""
+        """Re-enroll the whole room (a new baseline, every anchor, training) or one anchor, or pick
+        the room's own sensors whose changes teach it."""
         subentry = self._get_reconfigure_subentry()
         if self._loaded_entry() is None:
             return self.async_abort(reason="entry_not_loaded")
@@ -93,15 +108,37 @@ class RoomSubentryFlowHandler(EnrollmentSteps[SubentryFlowResult], ConfigSubentr
         if user_input is None:
             return self.async_show_form(step_id="reconfigure", data_schema=vol.Schema({
                 vol.Required(CONF_TARGET, default=TARGET_ROOM): SelectSelector(SelectSelectorConfig(
-                    options=[TARGET_ROOM, *ANCHORS], translation_key="reenroll_target",
+                    options=[TARGET_ROOM, TARGET_SENSORS, *ANCHORS], translation_key="reenroll_target",
                     mode=SelectSelectorMode.LIST)),
             }), description_placeholders={"room": self.room_name})
         target = user_input[CONF_TARGET]
+        if target == TARGET_SENSORS:
+            return await self.async_step_sensors()
         if target == TARGET_ROOM:
             self.anchors = list(ANCHORS)
             return await self.async_step_baseline()
         self.anchors = [target]
         return await self._anchor(target, None)
+
+    async def async_step_sensors(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
+        """The motion sensors, door and window contacts, vibration sensors, thermometers and
+        hygrometers of the room: their state changes go to the add-on as weak labels."""
+        subentry = self._get_reconfigure_subentry()
+        if user_input is not None:
+            picked = {kind: list(user_input.get(kind, [])) for kind in LABEL_KINDS}
+            self.hass.config_entries.async_update_subentry(
+                self._get_entry(), subentry, data={**subentry.data, CONF_LABEL_SENSORS: picked})
+            return self.async_abort(reason="sensors_saved",
+                                    description_placeholders={"room": subentry.title,
+                                                              "count": str(sum(map(len, picked.values())))})
+        schema = vol.Schema({
+            vol.Optional(kind, default=[]): EntitySelector(EntitySelectorConfig(
+                domain=LABEL_DOMAINS[kind], device_class=list(LABEL_DEVICE_CLASSES[kind]), multiple=True))
+            for kind in LABEL_KINDS
+        })
+        current = subentry.data.get(CONF_LABEL_SENSORS) or {}
+        return self.async_show_form(step_id="sensors", data_schema=self.add_suggested_values_to_schema(schema, current),
+                                    description_placeholders={"room": subentry.title})
 
     async def async_step_done(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
         self._finished = True

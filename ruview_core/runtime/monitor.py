@@ -100,7 +100,7 @@ class NodeMonitor:
             if readings["motion"].value:
                 readings.update({k: unknown("moving") for k in ("breathing_bpm", "heart_bpm")})
         return NodeState(node_id, {name: readings[name] for name in SPECIALIST_OF},
-                         self._drift(features, bank, readings))
+                         self._drift(features, bank, readings), features)
 
     def vitals_due(self, t: float) -> bool:
         if self.next_vitals is None:

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ..specialists.base import Reading, unknown
+
+if TYPE_CHECKING:
+    from ..calibration.features import WindowFeatures
 
 READINGS = ("presence", "motion", "posture", "breathing_bpm", "heart_bpm", "restlessness", "anomaly")
 # Which specialist produces each reading.
@@ -16,11 +20,16 @@ PERSON_READINGS = ("posture", "breathing_bpm", "heart_bpm", "restlessness")
 
 @dataclass(frozen=True)
 class NodeState:
-    """One node's readings for the hop (before fusion) and why it may not be trusted."""
+    """One node's readings for the hop (before fusion) and why it may not be trusted.
+
+    ``features`` are the window features the readings came from (the service keeps their
+    summaries to learn from); not part of the published state.
+    """
 
     node_id: int
     readings: dict[str, Reading]
     stale_reason: str | None = None
+    features: WindowFeatures | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict:
         return {"node_id": self.node_id, "stale_reason": self.stale_reason,

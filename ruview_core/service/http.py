@@ -23,7 +23,7 @@ from .hub import RuViewService
 from .labels import add_routes as add_label_routes
 from .openapi import openapi_document
 from .registry import RegistryError
-from .tasks import start_anchor, start_baseline, start_training
+from .tasks import bank_versions, rollback_bank, start_anchor, start_baseline, start_learning, start_training
 
 SERVICE: web.AppKey[RuViewService] = web.AppKey("service", RuViewService)
 PUBLIC = {"/api/v1/health", "/api/v1/openapi.json"}
@@ -152,6 +152,18 @@ async def train(request: web.Request) -> web.Response:
     return _job(start_training(request.app[SERVICE], _room(request), await _body(request)))
 
 
+async def learn(request: web.Request) -> web.Response:
+    return _job(start_learning(request.app[SERVICE], _room(request), await _body(request)))
+
+
+async def get_bank_versions(request: web.Request) -> web.Response:
+    return web.json_response(bank_versions(request.app[SERVICE], _room(request)))
+
+
+async def bank_rollback(request: web.Request) -> web.Response:
+    return web.json_response(await rollback_bank(request.app[SERVICE], _room(request), await _body(request)))
+
+
 async def room_state(request: web.Request) -> web.Response:
     return web.json_response(request.app[SERVICE].room_state(_room(request)))
 
@@ -228,6 +240,9 @@ def create_app(service: RuViewService) -> web.Application:
     app.router.add_post(f"{api}/rooms/{{room}}/anchors/{{anchor}}", anchor)
     app.router.add_post(f"{api}/rooms/{{room}}/train", train)
     app.router.add_post(f"{api}/rooms/{{room}}/recalibrate", recalibrate)
+    app.router.add_post(f"{api}/rooms/{{room}}/learn", learn)
+    app.router.add_get(f"{api}/rooms/{{room}}/bank/versions", get_bank_versions)
+    app.router.add_post(f"{api}/rooms/{{room}}/bank/rollback", bank_rollback)
     app.router.add_get(f"{api}/rooms/{{room}}/state", room_state)
     app.router.add_get(f"{api}/jobs/{{job}}", get_job)
     app.router.add_delete(f"{api}/jobs/{{job}}", cancel_job)

@@ -147,7 +147,7 @@ class RuViewService:
             status["status"], status["stale"], stale_reason = "stale", True, live.latest.get("stale_reason")
         job = self.jobs.running(room_id)
         if job is not None:
-            status["status"] = "training" if job.kind == "train" else "enrolling"
+            status["status"] = "training" if job.kind in ("train", "learn") else "enrolling"
         return {**config.to_dict(), **status, "stale_reason": stale_reason, "online": self.room_online(room_id),
                 "baseline_nodes": live.baseline_nodes, "job": job.job_id if job else None}
 

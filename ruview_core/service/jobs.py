@@ -19,7 +19,7 @@ from typing import Any
 from ..storage import atomic_write_json
 from .registry import RegistryError
 
-JOB_KINDS = ("baseline", "anchor", "train", "recalibrate")
+JOB_KINDS = ("baseline", "anchor", "train", "recalibrate", "learn")
 FINAL_STATES = ("succeeded", "failed", "cancelled")
 KEEP_JOBS = 200
 

@@ -1,4 +1,5 @@
-"""One room at run time: its monitor, its latest state, and the captures listening to its frames."""
+"""One room at run time: its monitor, its latest state, the captures listening to its frames, and
+its recent window features (to learn from)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from ..frames import CsiFrame
 from ..rooms import open_monitor, room_status
 from ..runtime import RoomMonitor
 from .jobs import JobFailed
+from .rolling import RollingWindowTable
 
 CAPTURE_QUEUE = 4096  # frames; about 10 s of four nodes at 100 Hz
 
@@ -28,15 +30,20 @@ class LiveRoom:
     latest: dict[str, Any] | None = None  # the last fused state, RoomState.to_dict()
     latest_at: float = 0.0  # wall clock of ``latest``
     captures: set[asyncio.Queue] = field(default_factory=set)
+    windows: RollingWindowTable = field(default_factory=RollingWindowTable)
 
     def reload(self, hop: float) -> None:
-        """Re-read the baseline and bank from disk (after a capture or a training)."""
+        """Re-read the baseline and bank from disk (after a capture or a training); the recent
+        windows stay unless the baseline they were measured against changed."""
         self.status = room_status(self.enrollment)
         try:
             self.monitor, self.bank_note = open_monitor(self.enrollment, hop=hop)
         except StoredFileError:
             self.monitor, self.bank_note = None, "the room has no baseline yet"
         self.latest = None
+        baseline_id = self.monitor.baseline.baseline_id if self.monitor is not None else None
+        if baseline_id != self.windows.baseline_id:
+            self.windows.clear(baseline_id)
 
     @property
     def baseline_nodes(self) -> list[int]:
@@ -50,7 +57,10 @@ class LiveRoom:
             queue.put_nowait(frame)
         if self.monitor is None:
             return []
-        states = [state.to_dict() for state in self.monitor.push(frame)]
+        closed = self.monitor.push(frame)
+        for state in closed:
+            self.windows.append_state(state)
+        states = [state.to_dict() for state in closed]
         if states:
             self.latest, self.latest_at = states[-1], time.time()
         return states

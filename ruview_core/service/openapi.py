@@ -71,12 +71,27 @@ def _schemas() -> dict[str, Any]:
             "seconds": number, "countdown": number, "replace": {"type": "boolean"}, "skip": {"type": "boolean"}}},
         "TrainRequest": {"type": "object", "properties": {
             "specialists": {"type": "array", "items": {"enum": list(SPECIALIST_KINDS)}}}},
+        "RollbackRequest": {"type": "object", "properties": {
+            "version": {"type": "integer", "minimum": 1,
+                        "description": "the bank version to restore; default: the active version's parent"}}},
+        "Rollback": {"type": "object", "properties": {
+            "event": {"const": "rollback"}, "room": {"type": "string"}, "from": {"type": ["integer", "null"]},
+            "to": {"type": "integer"}, "at": number}},
+        "BankVersions": {"type": "object", "properties": {
+            "room": {"type": "string"}, "active": {"type": ["integer", "null"]},
+            "history": {"type": "array", "items": {"type": "object"},
+                        "description": "snapshot, update (kept or refused, reason, metrics) and rollback records"}}},
+        "UpdateReport": {"type": "object", "description": "the result of a learn job", "properties": {
+            "room": {"type": "string"}, "version": {"type": ["integer", "null"]},
+            "parent": {"type": ["integer", "null"]}, "kept": {"type": "boolean"}, "reason": {"type": "string"},
+            "metrics": {"type": "object"}, "windows": {"type": "integer"}, "at": number}},
         "Job": {"type": "object", "properties": {
             "job_id": {"type": "string"}, "room": {"type": "string"}, "kind": {"enum": list(JOB_KINDS)},
             "anchor": {"type": ["string", "null"]},
             "state": {"enum": ["queued", "running", "succeeded", "failed", "cancelled"]},
             "progress": number, "seconds_left": {"type": ["number", "null"]},
-            "result": {"type": ["object", "null"], "description": "accepted (bool), reason (text) for captures"},
+            "result": {"type": ["object", "null"],
+                       "description": "accepted (bool), reason (text) for captures; an UpdateReport for learn"},
             "error": {"type": ["string", "null"]}}},
     }
 
@@ -109,6 +124,14 @@ def openapi_document(version: str) -> dict[str, Any]:
                                                        params=room, body="TrainRequest")},
             "/api/v1/rooms/{room}/recalibrate": {"post": _op("capture a new baseline (job); the bank goes STALE",
                                                              "Job", status="202", params=room, body="CaptureRequest")},
+            "/api/v1/rooms/{room}/learn": {"post": _op(
+                "update the presence and motion specialists from the room's label events and its recent windows "
+                "(job; its result is an UpdateReport: a new bank version, kept only if not worse on the enrollment "
+                "anchors)", "Job", status="202", params=room)},
+            "/api/v1/rooms/{room}/bank/versions": {"get": _op("the bank's versions and their history", "BankVersions",
+                                                              params=room)},
+            "/api/v1/rooms/{room}/bank/rollback": {"post": _op("make an earlier bank version the room's bank",
+                                                               "Rollback", params=room, body="RollbackRequest")},
             "/api/v1/rooms/{room}/state": {"get": _op("the latest fused room state", "RoomStateMessage", params=room)},
             "/api/v1/rooms/{room}/labels": {"post": _op(
                 "label events of the room's own sensors (PIR, door, vibration, temperature, humidity) for "

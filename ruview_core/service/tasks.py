@@ -1,4 +1,5 @@
-"""What each job does: capture a baseline, capture (or skip) an anchor, train the bank.
+"""What each job does: capture a baseline, capture (or skip) an anchor, train the bank, update the
+bank from the room's label events (and roll such an update back).
 
 Request bodies are checked here, before a job starts, so a bad request changes nothing; a job
 that ran to its end "succeeded" even when the room's gate rejected the capture: its result says
@@ -8,14 +9,20 @@ that ran to its end "succeeded" even when the room's gate rejected the capture: 
 from __future__ import annotations
 
 import asyncio
+import math
 from typing import Any
+
+import numpy as np
 
 from ..calibration import ANCHOR_NAMES, COUNTDOWN_S, BaselineError, StoredFileError, get_anchor
 from ..calibration.baseline import DEFAULT_BASELINE_SECONDS, MIN_BASELINE_SECONDS, PROFILE_SECONDS
 from ..rooms import train_room
 from ..specialists import SPECIALIST_KINDS
+from ..supervision.bank_update import WindowTable, active_version, history, rollback, update_room_bank
+from ..supervision.events import read_events
 from .hub import RuViewService
 from .jobs import Job, JobFailed
+from .labels import labels_path
 from .registry import RegistryError
 
 MAX_CAPTURE_SECONDS = 600.0
@@ -139,3 +146,87 @@ def start_training(service: RuViewService, room: str, body: dict[str, Any]) -> J
         return {"specialists": bank.describe(), "anchors": sorted(live.enrollment.state().accepted)}
 
     return service.jobs.start(room, "train", run)
+
+
+def start_learning(service: RuViewService, room: str, body: dict[str, Any]) -> Job:
+    """Update the room's presence and motion specialists from its label events and its recent
+    windows, in a worker thread: a new bank version, kept only if it does no worse on the
+    enrollment anchors (:func:`ruview_core.supervision.bank_update.update_room_bank`). The result is
+    the update's report; a kept update is live at once."""
+    service.registry.get(room)
+    _only(body, set())
+    live = service.rooms[room]
+    if live.status.get("baseline_id") is None:
+        raise RegistryError(f"room {room!r} has no baseline yet: capture the empty room first", status=409)
+    if live.status.get("bank") is None:
+        raise RegistryError(f"room {room!r} has no trained bank yet: enroll and train it first", status=409)
+    path = labels_path(service.config.data_dir, room)
+    if not path.exists():
+        raise RegistryError(f"room {room!r} has no label events yet: pick its sensors in Home Assistant (or POST "
+                            f"them to /api/v1/rooms/{room}/labels)", status=409)
+    if not len(live.windows):
+        raise RegistryError(f"room {room!r} has no live windows yet: its nodes must send frames for a while", status=409)
+
+    async def run(job: Job) -> dict[str, Any]:
+        service.jobs.report(job, 0.05, None)
+        table = live.windows.table()  # a copy: the room keeps filling its own
+        try:
+            report = await asyncio.to_thread(_learn, live.enrollment, path, table)
+        except StoredFileError as error:
+            raise JobFailed(f"{error}: re-enroll the room") from None
+        if report["kept"]:
+            service.reload_room(room)
+        return report
+
+    return service.jobs.start(room, "learn", run)
+
+
+def _learn(enrollment, path, table: WindowTable) -> dict[str, Any]:
+    report = update_room_bank(enrollment.folder, enrollment.baseline(), enrollment.anchor_records(), table,
+                              read_events(path))
+    return _plain({**report.to_dict(), "windows": int(table.times.size)})
+
+
+def _plain(value: Any) -> Any:
+    """JSON types only (the report's metrics carry numpy scalars and arrays); NaN and inf as null."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | np.ndarray):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def bank_versions(service: RuViewService, room: str) -> dict[str, Any]:
+    """The room's bank versions: which is active, and every update, refusal and rollback."""
+    service.registry.get(room)
+    folder = service.rooms[room].enrollment.folder
+    return {"room": room, "active": active_version(folder), "history": _plain(history(folder))}
+
+
+async def rollback_bank(service: RuViewService, room: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Make an earlier bank version the room's bank (``version``; default: the active one's parent)."""
+    service.registry.get(room)
+    _only(body, {"version"})
+    version = body.get("version")
+    if version is not None and (isinstance(version, bool) or not isinstance(version, int) or version < 1):
+        raise RegistryError("version must be a whole number from 1")
+    busy = service.jobs.running(room)
+    if busy is not None:
+        raise RegistryError(f"room {room!r} is busy with a {busy.kind} job ({busy.job_id}): wait for it or cancel it",
+                            status=409)
+    folder = service.rooms[room].enrollment.folder
+    known = {r.get("version") for r in history(folder) if r.get("event") in ("snapshot", "update")}
+    if version is not None and version not in known:
+        raise RegistryError(f"room {room!r} has no bank version {version}", status=404)
+    try:
+        record = await asyncio.to_thread(rollback, folder, version)
+    except StoredFileError as error:
+        raise RegistryError(f"bank version {version} cannot be read: {error}", status=409) from None
+    except ValueError as error:
+        raise RegistryError(str(error), status=409) from None
+    service.reload_room(room)
+    return record
