@@ -27,7 +27,6 @@ from homeassistant.helpers.selector import (
 from .api import FINAL_JOB_STATES, Job, RuViewClient, RuViewError
 from .const import (
     ANCHOR_SECONDS,
-    ANCHORS,
     BASELINE_SECONDS,
     CONF_ACTION,
     CONF_COUNTDOWN,
