@@ -62,6 +62,7 @@ class RoomState(TypedDict, total=False):
     heart_bpm: Reading
     restlessness: Reading
     anomaly: Reading
+    zone: Reading  # 1..5 between the room's first and last node; null with one node or nobody present
     vetoed: bool
     veto_reason: str | None
     stale: bool

@@ -14,7 +14,7 @@ from .const import ANOMALY_VETO, CONF_ROOM_ID, DOMAIN
 from .coordinator import RuViewConfigEntry, RuViewCoordinator
 
 MANUFACTURER = "RuView"
-PERSON_READINGS = ("posture", "breathing_bpm", "heart_bpm", "restlessness")
+PERSON_READINGS = ("posture", "breathing_bpm", "heart_bpm", "restlessness", "zone")
 
 
 def hub_device(entry: RuViewConfigEntry) -> DeviceInfo:

@@ -17,7 +17,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .api import RoomStateMessage
-from .const import POSTURES, ROOM_STATUSES, SUBENTRY_ROOM
+from .const import CONF_NODES, POSTURES, ROOM_STATUSES, SUBENTRY_ROOM
 from .coordinator import RuViewConfigEntry, RuViewCoordinator
 from .entity import RuViewRoomEntity, confidence, reading
 
@@ -33,6 +33,7 @@ CONFIDENCES = {"presence": "presence", "motion": "motion", "posture": "posture",
 class RuViewSensorDescription(SensorEntityDescription):
     value_fn: Callable[[RoomStateMessage], str | float | None]
     needs_nodes: bool = True
+    min_nodes: int = 0  # made only for rooms with at least this many nodes
 
 
 def _number(name: str, scale: float = 1.0) -> Callable[[RoomStateMessage], float | None]:
@@ -67,6 +68,10 @@ DESCRIPTIONS: tuple[RuViewSensorDescription, ...] = (
         state_class=SensorStateClass.MEASUREMENT, suggested_display_precision=0,
         value_fn=_number("restlessness", 100.0)),
     RuViewSensorDescription(
+        # 1..5 along the line from the room's first node to its last: a coarse place, not a position.
+        key="zone", translation_key="zone", state_class=SensorStateClass.MEASUREMENT, suggested_display_precision=0,
+        entity_registry_enabled_default=False, min_nodes=2, value_fn=_number("zone")),
+    RuViewSensorDescription(
         key="calibration_status", translation_key="calibration_status", device_class=SensorDeviceClass.ENUM,
         options=list(ROOM_STATUSES), entity_category=EntityCategory.DIAGNOSTIC, needs_nodes=False,
         value_fn=lambda message: message["status"] if message["status"] in ROOM_STATUSES else None),
@@ -82,8 +87,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: RuViewConfigEntry,
     coordinator = entry.runtime_data.coordinator
     for subentry in entry.subentries.values():
         if subentry.subentry_type == SUBENTRY_ROOM:
-            async_add_entities([RuViewSensor(coordinator, subentry, description) for description in DESCRIPTIONS],
-                               config_subentry_id=subentry.subentry_id)
+            nodes = len(subentry.data.get(CONF_NODES, []))
+            async_add_entities([RuViewSensor(coordinator, subentry, description) for description in DESCRIPTIONS
+                                if nodes >= description.min_nodes], config_subentry_id=subentry.subentry_id)
 
 
 class RuViewSensor(RuViewRoomEntity, SensorEntity):

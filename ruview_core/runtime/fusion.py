@@ -3,7 +3,9 @@
 Presence and motion: any node that sees someone (OR). Posture, breathing, heart rate and
 restlessness: the most confident node that has a value. Anomaly and STALE: the worst node.
 Then the room-level rules: a stale or vetoed room reports no readings but why, and a room
-nobody is in has no posture, breathing, heart rate or restlessness.
+nobody is in has no posture, breathing, heart rate, restlessness or zone. The zone (a coarse
+position between the first and last node, 1..5) comes from the nodes' deviation from the empty
+room: a body nearer a node's link disturbs it more (:mod:`.zone`).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 from ..specialists.anomaly import VETO
 from ..specialists.base import Reading, unknown
 from .room_state import PERSON_READINGS, READINGS, NodeState, RoomState
+from .zone import coarse_zone
 
 
 def fuse_any(readings: list[Reading], yes: str, no: str) -> Reading:
@@ -35,6 +38,15 @@ def most_confident(readings: list[Reading]) -> Reading:
     return reasons[0] if reasons else unknown("not trained")
 
 
+def zone(nodes: list[NodeState]) -> Reading:
+    """Where between the first and the last node the person is, 1..5 (unknown with fewer than two)."""
+    evidence = {n.node_id: float(n.features.summary()[0]) for n in nodes if n.features is not None}
+    found = coarse_zone(evidence)
+    if found.index is None:
+        return unknown(found.label)
+    return Reading(found.index + 1, found.confidence, found.label)
+
+
 def fuse(t: float, nodes: list[NodeState], *, baseline_id: str | None = None, stale_reason: str | None = None,
          backbone_rev: str = "none") -> RoomState:
     """One :class:`RoomState` from the per-node states of one hop."""
@@ -47,6 +59,7 @@ def fuse(t: float, nodes: list[NodeState], *, baseline_id: str | None = None, st
     }
     for name in PERSON_READINGS:
         readings[name] = most_confident(column[name])
+    readings["zone"] = zone(nodes)
     if stale_reason is None:
         stale_reason = next((n.stale_reason for n in nodes if n.stale_reason), None)
     anomaly = readings["anomaly"]
@@ -56,7 +69,7 @@ def fuse(t: float, nodes: list[NodeState], *, baseline_id: str | None = None, st
         why = "stale" if stale_reason else "vetoed"
         readings = {k: (r if k == "anomaly" else unknown(why)) for k, r in readings.items()}
     elif readings["presence"].value is False:
-        readings.update({k: unknown(NOBODY) for k in PERSON_READINGS})
+        readings.update({k: unknown(NOBODY) for k in (*PERSON_READINGS, "zone")})
     if not nodes:
         readings = {k: unknown("no data") for k in READINGS}
     return RoomState(t, readings, vetoed, veto_reason, stale_reason is not None, stale_reason, baseline_id,

@@ -18,10 +18,10 @@ from collections.abc import Iterable, Iterator
 
 import numpy as np
 
+from ..analysis.window import frame_csi
 from ..calibration.baseline import NodeBaseline, RoomBaseline
 from ..calibration.cleaning import FrameCleaner, NodeBuffer
 from ..calibration.features import BREATHING_SECONDS, WindowSums, estimate_vitals, vitals_window
-from ..analysis.window import frame_csi
 from ..frames import CsiFrame
 from ..specialists import anomaly, breathing
 from ..specialists.bank import MODULES, SpecialistBank, train_bank

@@ -10,12 +10,13 @@ from ..specialists.base import Reading, unknown
 if TYPE_CHECKING:
     from ..calibration.features import WindowFeatures
 
-READINGS = ("presence", "motion", "posture", "breathing_bpm", "heart_bpm", "restlessness", "anomaly")
+READINGS = ("presence", "motion", "posture", "breathing_bpm", "heart_bpm", "restlessness", "anomaly", "zone")
 # Which specialist produces each reading.
 SPECIALIST_OF = {"presence": "presence", "motion": "motion", "posture": "posture", "breathing_bpm": "breathing",
                  "heart_bpm": "heartbeat", "restlessness": "restlessness", "anomaly": "anomaly"}
 # Readings that only exist with someone in the room (presence false short-circuits them to null).
 PERSON_READINGS = ("posture", "breathing_bpm", "heart_bpm", "restlessness")
+# ``zone`` has no specialist: the room computes it from the nodes' evidence (two or more nodes).
 
 
 @dataclass(frozen=True)

@@ -14,15 +14,14 @@ artifact of ADR-071, which says so in its ``disclaimer`` field, for tools that e
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ..runtime.zone import DEFAULT_ZONES, Zone, coarse_zone  # noqa: F401  (part of this module's API)
 from ..storage import atomic_write_json
 
-DEFAULT_ZONES = 5
 KEYPOINTS_5 = ("head", "left_hand", "right_hand", "left_foot", "right_foot")
 KEYPOINTS_17 = ("nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder", "right_shoulder",
                 "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip", "right_hip", "left_knee",
@@ -35,32 +34,6 @@ BONES = {("left_shoulder", "left_elbow"): 0.30, ("right_shoulder", "right_elbow"
 DISCLAIMER = ("An estimate, not a pose: keypoints are interpolated from a coarse zone between two nodes, "
               "per-node motion asymmetry and vibration, with no camera supervision. Do not use it where a "
               "real pose matters.")
-
-
-@dataclass(frozen=True)
-class Zone:
-    index: int | None  # 0 = nearest the first node ... n_zones - 1 = nearest the last; None unknown
-    n_zones: int
-    confidence: float
-    label: str
-
-
-def coarse_zone(evidence: Mapping[int, float], n_zones: int = DEFAULT_ZONES, spread: float = 2.0) -> Zone:
-    """Zone from per-node log evidence of a present person (e.g. log deviation from the empty room).
-
-    With nodes A (lowest id) and B (highest), ``d = e_A - e_B``: a body nearer A disturbs A's link
-    more. ``d`` is squashed by ``tanh(d / spread)`` onto the grid; the confidence grows with
-    ``|d|`` (a body midway, or seen equally by both, is an unsure middle zone).
-    """
-    known = {n: v for n, v in evidence.items() if v is not None and np.isfinite(v)}
-    if len(known) < 2:
-        return Zone(None, n_zones, 0.0, "needs two or more nodes")
-    nodes = sorted(known)
-    difference = known[nodes[0]] - known[nodes[-1]]
-    position = 0.5 * (1.0 - np.tanh(difference / spread))  # 0 near the first node, 1 near the last
-    index = int(min(np.floor(position * n_zones), n_zones - 1))
-    return Zone(index, n_zones, float(abs(np.tanh(difference / spread))),
-                f"zone {index + 1} of {n_zones} from node {nodes[0]} to node {nodes[-1]}")
 
 
 def project_bones(points: dict[str, np.ndarray], iterations: int = 3) -> dict[str, np.ndarray]:

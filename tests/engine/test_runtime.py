@@ -246,3 +246,18 @@ def test_fused_unknown_reading_says_why_from_a_node_that_sees_someone() -> None:
     state = fuse(10.0, [empty_view, person_view])
     assert state.presence.value is True
     assert state.breathing_bpm.value is None and state.breathing_bpm.label == "no clear rhythm"
+
+
+def test_zone_needs_someone_present_and_two_nodes():
+    seated = _settled(_watch(stream("sit", 502, 30)))
+    present = [s for s in seated if s.value("presence") is True]
+    assert present
+    for state in present:
+        zone = state.readings["zone"]
+        assert zone.value in (1, 2, 3, 4, 5) and 0.0 <= zone.confidence <= 1.0 and "node 1 to node 2" in zone.label
+    # The same person seen through one node only: no position at all.
+    one_node = [s for s in _settled(_watch(f for f in stream("sit", 502, 30) if f.node_id == 1))]
+    assert one_node and all(s.readings["zone"].value is None for s in one_node)
+    for state in _settled(_watch(stream("empty", 511, 30))):
+        if state.value("presence") is False:
+            assert state.readings["zone"].value is None

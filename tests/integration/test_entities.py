@@ -23,7 +23,7 @@ from ._addon import INSTANCE_ID, TOKEN, Addon, enroll_offline, wait_for
 from .conftest import hub_entry, room_subentry, set_up
 
 PERSON = ("sensor.den_posture", "sensor.den_breathing_rate", "sensor.den_heart_rate_experimental",
-          "sensor.den_restlessness")
+          "sensor.den_restlessness", "sensor.den_zone")
 
 
 def state(hass: HomeAssistant, entity_id: str) -> str:
@@ -63,11 +63,13 @@ async def test_presence_readings_and_an_empty_room(hass: HomeAssistant, den: Add
     breathing = state(hass, "sensor.den_breathing_rate")
     assert breathing == STATE_UNKNOWN or 4.0 <= float(breathing) <= 40.0
     assert float(state(hass, "sensor.den_presence_confidence")) > 0
+    await wait_for(lambda: state(hass, "sensor.den_zone") not in (STATE_UNKNOWN, STATE_UNAVAILABLE), 10, "a zone")
+    assert float(state(hass, "sensor.den_zone")) in (1, 2, 3, 4, 5)  # two nodes: a place between them
     assert hass.states.get("binary_sensor.ruview_node_1_connectivity").state == STATE_ON
 
     den.play("empty")
     await until(hass, "binary_sensor.den_presence", STATE_OFF)
-    assert [state(hass, entity_id) for entity_id in PERSON] == [STATE_UNKNOWN] * 4  # never the last number
+    assert [state(hass, entity_id) for entity_id in PERSON] == [STATE_UNKNOWN] * len(PERSON)  # never the last number
 
     caplog.clear()
     den.stop_simulator()
@@ -88,7 +90,7 @@ async def test_an_anomaly_veto_shows_a_problem_and_no_readings(hass: HomeAssista
     await until(hass, "binary_sensor.den_anomaly", STATE_ON)
     assert state(hass, "binary_sensor.den_presence") == STATE_UNKNOWN
     assert state(hass, "binary_sensor.den_motion") == STATE_UNKNOWN
-    assert [state(hass, entity_id) for entity_id in PERSON] == [STATE_UNKNOWN] * 4
+    assert [state(hass, entity_id) for entity_id in PERSON] == [STATE_UNKNOWN] * len(PERSON)
 
 
 async def test_the_addon_restarting_makes_entities_unavailable_then_back(hass: HomeAssistant, den: Addon,
