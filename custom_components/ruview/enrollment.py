@@ -76,6 +76,9 @@ class EnrollmentSteps[ResultT: FlowResult[Any, Any]](FlowHandler[Any, ResultT, A
         if self._running():
             return self._progress("baseline")
         accepted = self._outcome(needs_acceptance=True)
+        if not accepted:
+            # Back to this very step: the frontend refreshes only when told (the step id is the same).
+            self.async_notify_flow_changed()
         return self.async_show_progress_done(next_step_id=self._anchor_step_id(0) if accepted else "baseline")
 
     # -- anchors -------------------------------------------------------------------------------
@@ -128,6 +131,7 @@ class EnrollmentSteps[ResultT: FlowResult[Any, Any]](FlowHandler[Any, ResultT, A
         if self._running():
             return self._progress(step_id)
         if not self._outcome(needs_acceptance=True):
+            self.async_notify_flow_changed()  # the same step again: see the baseline
             return self.async_show_progress_done(next_step_id=step_id)
         index = self.anchors.index(anchor) + 1
         return self.async_show_progress_done(
@@ -166,6 +170,8 @@ class EnrollmentSteps[ResultT: FlowResult[Any, Any]](FlowHandler[Any, ResultT, A
         if self._running():
             return self._progress("train")
         trained = self._outcome(needs_acceptance=False)
+        if not trained:
+            self.async_notify_flow_changed()  # the same step again: see the baseline
         return self.async_show_progress_done(next_step_id="done" if trained else "train")
 
     # -- jobs ----------------------------------------------------------------------------------
