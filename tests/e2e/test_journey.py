@@ -1,0 +1,385 @@
+"""A person enrolls a room in a real Home Assistant, in a real browser, against the real add-on service.
+
+Log in → Settings → Devices & services → add RuView by hand → add a room → the empty-room
+baseline, first while someone walks (rejected, with the add-on's reason and a retry), then empty
+(accepted) → every anchor while the simulator does what the prompt asks, its progress visible →
+one optional anchor skipped → training → the room's device page shows what the simulator does →
+``ruview.recalibrate`` from Developer tools → the STALE repair under Settings → Repairs.
+
+Each step is checked on the page and screenshotted (see ``browser.Journal``); the output says how
+long the person waited on captures and training, and how long the test took.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page
+
+from ruview_core.sim.live import LiveSimulator
+
+from .browser import Confinement, Journal
+from .ha_ui import FlowDialog, HomeAssistantUI, Strings, settle
+from .hass_instance import INTEGRATION, HassInstance
+from .processes import RuViewServe
+from .room_entities import entity_name, page_shows_states, room_states
+
+ROOM = "Bedroom"
+BASELINE_SECONDS = 10  # the add-on's shortest empty-room capture
+# Someone walking is not seen from every path in 10 s (a walker can keep clear of both links for a
+# while); 20 s of walking is seen.
+WALK_BASELINE_SECONDS = 20
+# Posture anchors need one feature window (11 s); a breathing rhythm and fidgeting need longer.
+ANCHOR_SECONDS = {"empty": 11, "stand_still": 11, "sit": 11, "lie_down": 11, "breathe_slow": 30,
+                  "breathe_normal": 30, "small_move": 20, "sleep_posture": 11}
+SKIPPED = "breathe_slow"  # the optional anchor the person leaves out
+FINAL_SCENARIO, FINAL_POSTURE = "sit", "sitting"  # what the person does while the device page is read
+NATURAL_BREATHING_BPM = (10.0, 20.0)  # ruview_core.sim.scenarios: a sitting person's natural rate
+CAPTURE_RETRIES = 2  # a rejected anchor is captured again at most this often
+PROGRESS_MARGIN_S = 45.0  # beyond a capture's own length, before its progress step counts as stuck
+SETTLE_TIMEOUT_S = 60.0  # for the room's entities to show the person after enrollment
+
+
+@dataclass
+class Person:
+    """What the person does (the simulator's scenario) and how long they waited on the add-on."""
+
+    simulator: LiveSimulator
+    waited_s: float = 0.0
+    rejections: dict[str, list[str]] = field(default_factory=dict)
+
+    def do(self, scenario: str) -> None:
+        self.simulator.set_scenario(scenario)
+
+
+def room_strings(strings: Strings, *keys: str) -> str:
+    return strings.get("config_subentries", "room", *keys)
+
+
+def with_room(text: str) -> str:
+    return text.replace("{room}", ROOM)
+
+
+def first_sentence(markdown: str) -> str:
+    """The instruction a step's description opens with (its bold first paragraph), as rendered."""
+    return re.sub(r"[*_`]", "", markdown.split("\n\n")[0]).strip()
+
+
+def add_on_reason(template: str, shown: str) -> str:
+    """The add-on's own words in an error shown from ``template`` (its ``{reason}``), or ""."""
+    pattern = re.escape(template).replace(re.escape("{reason}"), "(.+)")
+    match = re.search(pattern, shown, re.S)
+    return match.group(1).strip() if match else ""
+
+
+def watch_capture(journal: Journal, flow: FlowDialog, name: str, progress_text: re.Pattern[str],
+                  limit_s: float) -> tuple[float, float]:
+    """Wait out one capture's progress step: it must say what is recorded and show its progress.
+
+    Returns (seconds waited, highest percentage shown); one screenshot is taken mid-capture.
+    """
+    flow.progress().wait_for(state="visible")
+    flow.wait_for_text(progress_text)
+    if broken := flow.broken_translation():
+        journal.problems.append(f"{name}: the dialog shows {broken!r}")
+    highest, shot = 0.0, False
+
+    def tick(percent: float | None) -> None:
+        nonlocal highest, shot
+        if percent is not None:
+            highest = max(highest, percent)
+            if not shot and percent >= 30:
+                journal.shot(f"{name}-progress")
+                shot = True
+
+    waited = flow.wait_while_progress(limit_s, tick, progress_text)
+    return waited, highest
+
+
+@pytest.mark.timeout(900)  # every wait is bounded; this bounds their sum
+def test_enrollment_journey(hass: HassInstance, ruview_service: RuViewServe, simulator: LiveSimulator,
+                            browser: tuple[Page, Confinement], artifacts: Path) -> None:
+    started = time.monotonic()
+    page, confinement = browser
+    strings = Strings(INTEGRATION / "translations" / "en.json")
+    journal = Journal(page, artifacts)
+    ui = HomeAssistantUI(page, hass.url)
+    flow = FlowDialog(page)
+    person = Person(simulator)
+
+    try:
+        _journey(journal, ui, flow, person, strings, hass, ruview_service)
+    finally:
+        took = time.monotonic() - started
+        print(f"\nenrollment journey steps:\n{journal.summary()}")
+        print(f"the person waited {person.waited_s:.0f} s on captures and training; the test took {took:.0f} s; "
+              f"the browser reached {confinement.allowed} loopback URLs and was kept from "
+              f"{len(confinement.blocked)} others")
+        if person.rejections:
+            print(f"rejected captures: {person.rejections}")
+        if journal.problems:
+            print("problems a person would see:\n  " + "\n  ".join(journal.problems))
+
+    assert not journal.problems, journal.problems
+
+
+def _journey(journal: Journal, ui: HomeAssistantUI, flow: FlowDialog, person: Person, strings: Strings,
+             hass: HassInstance, service: RuViewServe) -> None:
+    page = ui.page
+
+    with journal.step("logged-in"):
+        ui.login(hass.username, hass.password)
+        assert page.locator("ha-sidebar").get_by_text("Settings", exact=True).is_visible()
+
+    with journal.step("devices-and-services"):
+        ui.open_settings_entry("Devices & services", "/config/integrations")
+        page.get_by_role("button", name="Add integration").wait_for(state="visible")
+
+    with journal.step("hub-connect-form"):
+        flow = ui.add_integration("RuView")
+        flow.wait_for_form(strings.get("config", "step", "user", "title"), timeout_s=30)
+        user = ("config", "step", "user", "data")
+        flow.fill(strings.get(*user, "host"), service.host)
+        flow.fill(strings.get(*user, "port"), service.port)
+        flow.fill(strings.get(*user, "token"), service.token)
+
+    with journal.step("hub-created"):
+        flow.submit()
+        flow.finish_button().wait_for(state="visible", timeout=30_000)  # the entry and its devices
+        assert not flow.error_text(), flow.error_text()
+
+    with journal.step("integration-page"):
+        flow.finish()
+        page.locator("ha-config-integrations-dashboard, ha-config-integrations").first.wait_for(state="attached")
+        page.get_by_text("RuView", exact=True).first.click()
+        page.wait_for_url("**/config/integrations/integration/ruview")
+        page.get_by_role("button", name=room_strings(strings, "initiate_flow", "user")).wait_for(state="visible")
+
+    with journal.step("room-form"):
+        page.get_by_role("button", name=room_strings(strings, "initiate_flow", "user")).click()
+        flow.wait_for_form(room_strings(strings, "step", "user", "title"), timeout_s=30)
+        flow.fill(room_strings(strings, "step", "user", "data", "name"), ROOM)
+
+    baseline_title = with_room(room_strings(strings, "step", "baseline", "title"))
+    baseline_progress = Strings.pattern(room_strings(strings, "progress", "baseline"))
+    with journal.step("baseline-form"):
+        flow.submit()
+        flow.wait_for_form(baseline_title)
+        flow.wait_for_text(first_sentence(with_room(room_strings(strings, "step", "baseline", "description"))))
+
+    with journal.step("baseline-rejected-walk") as step:
+        person.do("walk")
+        flow.fill(room_strings(strings, "step", "baseline", "data", "seconds"), WALK_BASELINE_SECONDS)
+        flow.submit()
+        waited, _ = watch_capture(journal, flow, "baseline-walk", baseline_progress,
+                                  WALK_BASELINE_SECONDS + PROGRESS_MARGIN_S)
+        step.waited_s = waited
+        person.waited_s += waited
+        shown = flow.wait_for_error(timeout_s=15)
+        reason = add_on_reason(room_strings(strings, "error", "capture_rejected"), shown)
+        assert len(reason) > 10, f"the rejection gives no reason a person can act on: {shown!r}"
+        flow.wait_for_form(baseline_title)  # the same form again: the retry
+        person.rejections.setdefault("baseline", []).append(reason)
+
+    with journal.step("baseline-accepted-empty") as step:
+        person.do("empty")
+        flow.fill(room_strings(strings, "step", "baseline", "data", "seconds"), BASELINE_SECONDS)
+        flow.submit()
+        waited, _ = watch_capture(journal, flow, "baseline-empty", baseline_progress,
+                                  BASELINE_SECONDS + PROGRESS_MARGIN_S)
+        step.waited_s = waited
+        person.waited_s += waited
+        flow.wait_for_next_step()
+        assert not flow.error_text(), f"the empty room was rejected: {flow.error_text()}"
+
+    _anchors(journal, flow, person, strings, service)
+
+    with journal.step("training") as step:
+        # Training a small bank takes about a second: its progress may be gone before a look.
+        train_progress = Strings.pattern(with_room(room_strings(strings, "progress", "train")))
+        if flow.showing_progress(train_progress):
+            journal.shot("training-progress")
+            step.waited_s = flow.wait_while_progress(120, text=train_progress)
+            person.waited_s += step.waited_s
+        flow.wait_for_text(re.compile(ROOM))
+        assert not flow.error_text(), flow.error_text()
+
+    with journal.step("room-created"):
+        flow.finish()
+        ui.wait_for_text(ROOM, timeout_s=30)
+
+    device_id = _device_page(journal, ui, person, strings, hass, service)
+    _recalibrate_and_repair(journal, ui, person, strings, hass, device_id)
+
+
+def service_room(service: RuViewServe) -> dict:
+    """The add-on's record of the room the person enrolls."""
+    status, answer = service.request("GET", "/rooms")
+    assert status == 200, f"GET /rooms: HTTP {status} {answer}"
+    rooms = [room for room in answer["rooms"] if room["name"] == ROOM]
+    assert rooms, f"the add-on has no room {ROOM!r}: {answer}"
+    return rooms[0]
+
+
+def _anchors(journal: Journal, flow: FlowDialog, person: Person, strings: Strings, service: RuViewServe) -> None:
+    """Every anchor the flow asks for, in its order, recognised by its instruction."""
+    steps = {key.removeprefix("anchor_"): value for key, value in
+             strings.data["config_subentries"]["room"]["step"].items() if key.startswith("anchor_")}
+    instructions = {anchor: first_sentence(step["description"]) for anchor, step in steps.items()}
+    option = {key: strings.get("selector", "anchor_action", "options", key) for key in ("capture", "skip")}
+    done: list[str] = []
+    while len(done) < len(instructions):
+        anchor = _current_anchor(flow, instructions, done)
+        if anchor is None:
+            break  # the flow went on to training
+        data = ("step", f"anchor_{anchor}", "data")
+        if anchor == SKIPPED:
+            with journal.step(f"anchor-{anchor}-skipped"):
+                flow.choose(option["skip"])
+                journal.shot(f"anchor-{anchor}-skip-chosen")
+                flow.submit()
+                flow.root.get_by_text(instructions[anchor]).first.wait_for(state="hidden")
+            done.append(anchor)
+            continue
+        progress_text = Strings.pattern(room_strings(strings, "progress", f"anchor_{anchor}"))
+        with journal.step(f"anchor-{anchor}") as step:
+            for attempt in range(1 + CAPTURE_RETRIES):
+                person.do(anchor)  # the person takes the position before pressing Submit
+                flow.choose(option["capture"])
+                flow.fill(room_strings(strings, *data, "seconds"), ANCHOR_SECONDS[anchor])
+                flow.fill(room_strings(strings, *data, "countdown"), 0)
+                flow.submit()
+                waited, highest = watch_capture(journal, flow, f"anchor-{anchor}", progress_text,
+                                                ANCHOR_SECONDS[anchor] + PROGRESS_MARGIN_S)
+                step.waited_s += waited
+                person.waited_s += waited
+                assert highest > 0, f"anchor {anchor}: the capture showed no progress"
+                flow.wait_for_next_step()
+                error = flow.error_text()
+                if not error:
+                    break
+                reason = add_on_reason(room_strings(strings, "error", "capture_rejected"), error)
+                assert reason in service_room(service)["rejections"].get(anchor, []), \
+                    f"anchor {anchor}: the page says {error!r}, not the add-on's reason"
+                person.rejections.setdefault(anchor, []).append(reason)
+                journal.shot(f"anchor-{anchor}-rejected-{attempt + 1}")
+            else:
+                raise AssertionError(f"anchor {anchor} rejected {1 + CAPTURE_RETRIES} times: "
+                                     f"{person.rejections[anchor]}")
+        done.append(anchor)
+
+
+def _current_anchor(flow: FlowDialog, instructions: dict[str, str], done: list[str]) -> str | None:
+    """The anchor whose instruction the dialog shows now; None once it shows training instead."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if flow.progress().count() and flow.progress().is_visible():
+            return None
+        for anchor, text in instructions.items():
+            if anchor not in done and flow.root.locator("step-flow-form").get_by_text(text).count():
+                settle()
+                return anchor
+        time.sleep(0.25)
+    raise AssertionError(f"no anchor prompt and no training after {', '.join(done) or 'the baseline'}")
+
+
+def _mismatch(states: dict[str, dict]) -> list[str]:
+    """How the room's entities differ from what the simulated person does (empty when they match)."""
+    wrong = []
+    if states["presence"].get("state") != "on":
+        wrong.append(f"presence {states['presence'].get('state')} (someone is there)")
+    if states["posture"].get("state") != FINAL_POSTURE:
+        wrong.append(f"posture {states['posture'].get('state')} (the person is {FINAL_POSTURE})")
+    try:
+        breathing = float(states["breathing"].get("state"))
+    except (TypeError, ValueError):
+        breathing = None
+    if breathing is None or not NATURAL_BREATHING_BPM[0] <= breathing <= NATURAL_BREATHING_BPM[1]:
+        wrong.append(f"breathing {states['breathing'].get('state')} (the person breathes "
+                     f"{NATURAL_BREATHING_BPM[0]:g}-{NATURAL_BREATHING_BPM[1]:g} br/min)")
+    if states["calibration"].get("state") != "ready":
+        wrong.append(f"calibration status {states['calibration'].get('state')} (the room was just trained)")
+    return wrong
+
+
+def _device_page(journal: Journal, ui: HomeAssistantUI, person: Person, strings: Strings,
+                 hass: HassInstance, service: RuViewServe) -> str:
+    """The room's device page while the person sits: presence, posture, breathing, calibration.
+
+    A reading that does not match the simulator is a problem failed at the end of the journey, so
+    the steps after it still run. Returns the device id.
+    """
+    page = ui.page
+    names = {"presence": entity_name(strings, "binary_sensor", "presence"),
+             "posture": entity_name(strings, "sensor", "posture"),
+             "breathing": entity_name(strings, "sensor", "breathing_rate"),
+             "calibration": entity_name(strings, "sensor", "calibration_status")}
+    with journal.step("device-page"):
+        person.do(FINAL_SCENARIO)
+        ui.visit("/config/integrations/integration/ruview")
+        # The room is a sub-entry whose header also says its name; its device row comes after.
+        page.get_by_text(ROOM, exact=True).last.click()
+        page.wait_for_url("**/config/devices/device/**")
+        device_id = page.url.rstrip("/").rsplit("/", 1)[-1]
+        started = time.monotonic()
+        states = room_states(hass, ROOM, names)
+        while _mismatch(states) and time.monotonic() - started < SETTLE_TIMEOUT_S:
+            time.sleep(1)
+            states = room_states(hass, ROOM, names)
+        settled_s = time.monotonic() - started  # the estimates warm up on the new activity
+        if wrong := _mismatch(states):
+            service_state = service.request("GET", f"/rooms/{service_room(service)['room_id']}/state")[1]
+            journal.problems.append(f"after {settled_s:.0f} s of '{FINAL_SCENARIO}' the device page shows "
+                                    f"{'; '.join(wrong)}; the add-on says {service_state}")
+        page_shows_states(page, strings, hass, ROOM, names)
+        print(f"\nafter {settled_s:.0f} s of '{FINAL_SCENARIO}' the device page shows: "
+              + ", ".join(f"{key} {state.get('state')}" for key, state in states.items()))
+    return device_id
+
+
+def _recalibrate_and_repair(journal: Journal, ui: HomeAssistantUI, person: Person, strings: Strings,
+                            hass: HassInstance, device_id: str) -> None:
+    """``ruview.recalibrate`` from Developer tools → Actions; the room goes STALE and a repair
+    appears, whose fix flow opens on a new empty-room recording."""
+    page = ui.page
+    flow = FlowDialog(page)
+    with journal.step("recalibrate-action") as step:
+        person.do("empty")
+        ui.open_settings_entry("Developer tools", "/developer-tools")
+        page.get_by_role("tab", name="Actions").click()
+        page.wait_for_url("**/developer-tools/action")
+        page.get_by_text("Go to YAML mode", exact=True).click()
+        editor = page.locator("ha-code-editor .cm-content").first
+        editor.wait_for(state="visible")
+        editor.click()
+        page.keyboard.press("Control+A")
+        page.keyboard.insert_text(  # as typed: the editor would indent typed lines itself
+            f"action: ruview.recalibrate\ndata:\n  room: {device_id}\n  seconds: {BASELINE_SECONDS}\n")
+        settle()
+        started = time.monotonic()
+        page.get_by_role("button", name="Perform action").click()
+        ui.wait_for_text(re.compile(r"accepted: true"), timeout_s=BASELINE_SECONDS + PROGRESS_MARGIN_S)
+        step.waited_s = time.monotonic() - started
+        person.waited_s += step.waited_s
+
+    issue_title = with_room(strings.get("issues", "stale_room", "title"))
+    with journal.step("stale-repair"):
+        ui.sidebar("Settings")
+        page.wait_for_url("**/config/dashboard")
+        ui.wait_for_text(issue_title, timeout_s=30)  # the settings dashboard lists open repairs first
+        ui.open_settings_entry("System", "/config/system")
+        page.get_by_text("Repairs", exact=True).first.click()
+        page.wait_for_url("**/config/repairs")
+        ui.wait_for_text(issue_title, timeout_s=30)
+        calibration = room_states(hass, ROOM, {"calibration": entity_name(strings, "sensor", "calibration_status")})
+        assert calibration["calibration"].get("state") == "stale", f"the room is not stale: {calibration}"
+
+    with journal.step("stale-repair-fix-flow"):
+        page.get_by_text(issue_title, exact=True).first.click()
+        fix_baseline = ("issues", "stale_room", "fix_flow", "step", "baseline")
+        flow.wait_for_form(with_room(strings.get(*fix_baseline, "title")))
+        flow.wait_for_text(Strings.pattern(first_sentence(with_room(strings.get(*fix_baseline, "description")))))
