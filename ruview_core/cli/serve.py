@@ -20,6 +20,14 @@ def _env_int(name: str, default: int) -> int:
         fail(f"{name}={value!r}: expected a number")
 
 
+def _env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    try:
+        return float(value) if value else default
+    except ValueError:
+        fail(f"{name}={value!r}: expected a number")
+
+
 def add_parser(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("serve", help="run the service: UDP ingest, REST + WebSocket API, MQTT")
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR,
@@ -35,6 +43,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--mqtt-port", type=int, default=_env_int("RUVIEW_MQTT_PORT", 1883))
     parser.add_argument("--mqtt-username", default=os.environ.get("RUVIEW_MQTT_USERNAME"))
     parser.add_argument("--mqtt-password", default=os.environ.get("RUVIEW_MQTT_PASSWORD"))
+    parser.add_argument("--learn-every", type=float, default=_env_float("RUVIEW_LEARN_EVERY_HOURS", 6.0),
+                        metavar="HOURS", help="rooms learn from their own sensors this often (0: only on request)")
     parser.add_argument("--log-level", default=os.environ.get("RUVIEW_LOG_LEVEL", "info"),
                         choices=("debug", "info", "warning", "error"))
     parser.set_defaults(run=run)
@@ -53,7 +63,8 @@ def run(args: argparse.Namespace) -> int:
 
         mqtt = MqttSettings(args.mqtt_host, args.mqtt_port, args.mqtt_username, args.mqtt_password)
     config = ServiceConfig(data_dir=args.data_dir.expanduser(), host=args.host, port=args.port,
-                           udp_port=args.udp_port, token=args.token, mqtt=mqtt, allow_nodes=tuple(args.allow_node))
+                           udp_port=args.udp_port, token=args.token, mqtt=mqtt, allow_nodes=tuple(args.allow_node),
+                           learn_every_s=max(args.learn_every, 0.0) * 3600.0)
     try:
         asyncio.run(serve(config))
     except OSError as error:

@@ -51,6 +51,7 @@ class ServiceConfig:
     offline_after: float = 5.0
     max_body_bytes: int = 64 * 1024
     allow_nodes: tuple[int, ...] = field(default_factory=tuple)
+    learn_every_s: float = 6 * 3600.0  # rooms learn from their sensors this often (0: only on request)
 
 
 def load_or_create(path: Path, make: Callable[[], str], *, private: bool = False) -> tuple[str, bool]:

@@ -13,6 +13,7 @@ from aiohttp import web
 from .. import __version__
 from .http import create_app
 from .hub import RuViewService, ServiceConfig
+from .schedule import learn_periodically
 
 LOG = logging.getLogger("ruview.service")
 
@@ -24,12 +25,17 @@ async def running_service(config: ServiceConfig) -> AsyncIterator[tuple[RuViewSe
     await service.start()
     runner = web.AppRunner(create_app(service), access_log=None, shutdown_timeout=2.0)
     await runner.setup()
+    learning = asyncio.create_task(learn_periodically(service, config.learn_every_s)) if config.learn_every_s > 0 else None
     try:
         site = web.TCPSite(runner, config.host, config.port)
         await site.start()
         port = runner.addresses[0][1]
         yield service, port
     finally:
+        if learning is not None:
+            learning.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await learning
         await runner.cleanup()
         await service.stop()
 

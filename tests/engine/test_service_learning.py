@@ -147,3 +147,23 @@ async def test_learning_needs_a_trained_room(tmp_path):
             await client.start_learning("cellar")
         versions = await client._request("GET", "/rooms/attic/bank/versions")
         assert versions == {"room": "attic", "active": None, "history": []}
+
+
+async def test_rooms_learn_on_their_own_every_few_hours(tmp_path):
+    enrollment = enrolled_copy(tmp_path)
+    records = enrollment.anchor_records()
+    async with service_and_client(tmp_path, learn_every_s=0.5) as (service, client):
+        await client.create_room("Attic", nodes=[9])  # untrained: nothing to learn from, left alone
+        live = service.rooms[ROOM]
+        t0 = 1_000_000.0
+        for i, hop in enumerate(anchor_hops(records, ("empty",), ("sit", "stand_still", "lie_down"))):
+            live.windows.append(t0 + i + 0.5, hop)
+        await client.post_labels(ROOM, labels(t0))
+
+        def learned() -> list:
+            return [job for job in service.jobs.jobs.values() if job.kind == "learn" and job.done]
+
+        await wait_until(lambda: learned(), timeout=30)
+        job = learned()[0]
+        assert job.room == ROOM and job.state == "succeeded" and job.result["windows"] == 200
+        assert not [job for job in service.jobs.jobs.values() if job.room == "attic"]
