@@ -22,6 +22,8 @@ KIND = "posture"
 VERSION = 1
 POSTURES = ("standing", "sitting", "lying")
 MIN_SPREAD = 0.5  # in units of the empty room's spread: below that, the spread is an artefact of few windows
+# Below this a posture is a guess (far from every enrolled posture, or between two): say unknown.
+MIN_CONFIDENCE = 0.3
 
 
 def train(records: list[AnchorFeatures], baseline: RoomBaseline, trained_at: float) -> Specialist | None:
@@ -65,4 +67,7 @@ def predict(specialist: Specialist, features: WindowFeatures) -> Reading:
     posture = POSTURES[int(labels[best])]
     # In-distribution windows sit about 1 (per-dimension variance) from their prototype.
     familiarity = 1.0 / max(1.0, float(distance[best]))
-    return Reading(posture, float(p[best]) * familiarity, posture)
+    confidence = float(p[best]) * familiarity
+    if confidence < MIN_CONFIDENCE:
+        return unknown(f"unsure (closest: {posture})")
+    return Reading(posture, confidence, posture)

@@ -125,7 +125,11 @@ class FlowDialog:
         ring = self.progress().locator("ha-progress-ring")
         if not ring.count():
             return None
-        match = re.search(r"(\d+(?:[.,]\d+)?)\s*%", ring.first.inner_text())
+        try:  # the step can end between the count and the read: then there is no percentage to read
+            shown = ring.first.inner_text(timeout=1000)
+        except PlaywrightTimeout:
+            return None
+        match = re.search(r"(\d+(?:[.,]\d+)?)\s*%", shown)
         return float(match.group(1).replace(",", ".")) if match else None
 
     def showing_progress(self, text: re.Pattern[str] | None = None) -> bool:
