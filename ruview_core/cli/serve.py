@@ -12,18 +12,11 @@ from .common import fail
 from .rooms import DEFAULT_DATA_DIR
 
 
-def _env_int(name: str, default: int) -> int:
+def _env_number[T: (int, float)](name: str, default: T) -> T:
+    """``$name`` as a number of the default's type (the default when unset)."""
     value = os.environ.get(name)
     try:
-        return int(value) if value else default
-    except ValueError:
-        fail(f"{name}={value!r}: expected a number")
-
-
-def _env_float(name: str, default: float) -> float:
-    value = os.environ.get(name)
-    try:
-        return float(value) if value else default
+        return type(default)(value) if value else default
     except ValueError:
         fail(f"{name}={value!r}: expected a number")
 
@@ -33,17 +26,17 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR,
                         help=f"rooms, banks, jobs and the token (default $RUVIEW_DATA_DIR or {DEFAULT_DATA_DIR})")
     parser.add_argument("--host", default=os.environ.get("RUVIEW_HOST", "0.0.0.0"), help="address of the API and UDP")
-    parser.add_argument("--udp-port", type=int, default=_env_int("RUVIEW_UDP_PORT", 5005))
-    parser.add_argument("--port", type=int, default=_env_int("RUVIEW_PORT", 8099), help="API port")
+    parser.add_argument("--udp-port", type=int, default=_env_number("RUVIEW_UDP_PORT", 5005))
+    parser.add_argument("--port", type=int, default=_env_number("RUVIEW_PORT", 8099), help="API port")
     parser.add_argument("--token", default=os.environ.get("RUVIEW_TOKEN"),
                         help="API bearer token (default $RUVIEW_TOKEN, else made once and kept in the data dir)")
     parser.add_argument("--allow-node", type=int, action="append", default=[], metavar="ID",
                         help="accept only these node ids (repeatable)")
     parser.add_argument("--mqtt-host", default=os.environ.get("RUVIEW_MQTT_HOST"), help="MQTT broker (discovery)")
-    parser.add_argument("--mqtt-port", type=int, default=_env_int("RUVIEW_MQTT_PORT", 1883))
+    parser.add_argument("--mqtt-port", type=int, default=_env_number("RUVIEW_MQTT_PORT", 1883))
     parser.add_argument("--mqtt-username", default=os.environ.get("RUVIEW_MQTT_USERNAME"))
     parser.add_argument("--mqtt-password", default=os.environ.get("RUVIEW_MQTT_PASSWORD"))
-    parser.add_argument("--learn-every", type=float, default=_env_float("RUVIEW_LEARN_EVERY_HOURS", 6.0),
+    parser.add_argument("--learn-every", type=float, default=_env_number("RUVIEW_LEARN_EVERY_HOURS", 6.0),
                         metavar="HOURS", help="rooms learn from their own sensors this often (0: only on request)")
     parser.add_argument("--log-level", default=os.environ.get("RUVIEW_LOG_LEVEL", "info"),
                         choices=("debug", "info", "warning", "error"))
