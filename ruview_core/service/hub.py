@@ -181,7 +181,7 @@ class RuViewService:
         job = self.jobs.running(room_id)
         if job is not None:
             self.jobs.cancel(job.job_id)
-            with contextlib.suppress(Exception):
+            with contextlib.suppress(asyncio.CancelledError):
                 await self.jobs.wait(job.job_id)
         self.registry.delete(room_id)
         self.rooms.pop(room_id, None)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -18,6 +19,8 @@ from typing import Any
 
 from ..storage import atomic_write_json
 from .registry import RegistryError
+
+LOG = logging.getLogger("ruview.service")
 
 JOB_KINDS = ("baseline", "anchor", "train", "recalibrate", "learn")
 FINAL_STATES = ("succeeded", "failed", "cancelled")
@@ -72,7 +75,8 @@ class JobManager:
         for path in files[-KEEP_JOBS:]:
             try:
                 job = Job(**json.loads(path.read_text(encoding="utf-8")))
-            except (OSError, ValueError, TypeError):
+            except (OSError, ValueError, TypeError) as error:
+                LOG.warning("job record %s is unreadable (%s): left out", path, error)
                 continue
             if not job.done:
                 job.state, job.error, job.finished = "failed", "interrupted: the service stopped while this job ran", time.time()
@@ -109,6 +113,9 @@ class JobManager:
         task = self._tasks.get(job_id)
         if not job.done and task is not None:
             task.cancel()
+            if job.state == "queued":  # cancelled before it ran: _run never starts to record it
+                self._tasks.pop(job_id, None)
+                self._finish(job, "cancelled", error="cancelled by request")
         return job
 
     async def close(self) -> None:

@@ -8,6 +8,7 @@ belongs to at most one room, so every frame has one place to go.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import shutil
 from dataclasses import asdict, dataclass, field
@@ -16,6 +17,7 @@ from typing import Any
 
 from ..storage import atomic_write_json, room_dir, validate_room_id
 
+LOG = logging.getLogger("ruview.service")
 MAX_NAME_LENGTH = 100
 MAX_NODES_PER_ROOM = 16
 
@@ -74,8 +76,11 @@ class RoomRegistry:
                 raw = json.loads(path.read_text(encoding="utf-8"))
                 room = RoomConfig(validate_room_id(raw["room_id"]), _name(raw["name"]), _nodes(raw.get("nodes", [])),
                                   _area(raw.get("area")))
-            except (OSError, ValueError, KeyError, TypeError):
-                continue  # a damaged room.json: the room folder is left alone, not served
+            except (OSError, ValueError, KeyError, TypeError) as error:
+                # The folder is left alone (and its id stays taken, see create): a person decides.
+                LOG.warning("room settings %s are unreadable (%s): the room is not served until it is fixed",
+                            path, error)
+                continue
             self.rooms[room.room_id] = room
 
     def get(self, room_id: str) -> RoomConfig:
@@ -89,6 +94,9 @@ class RoomRegistry:
         room_id = validate_room_id(body.get("room_id") or slugify(name))
         if room_id in self.rooms:
             raise RegistryError(f"room {room_id!r} exists already", status=409)
+        if room_dir(self.data_dir, room_id).exists():  # a room whose settings could not be read
+            raise RegistryError(f"room {room_id!r} has data in {room_dir(self.data_dir, room_id)} but no readable "
+                                "room.json: fix or remove that folder, or choose another id", status=409)
         room = RoomConfig(room_id, name, _nodes(body.get("nodes", [])), _area(body.get("area")))
         self._check_nodes(room)
         self._save(room)
@@ -107,7 +115,8 @@ class RoomRegistry:
 
     def delete(self, room_id: str) -> None:
         self.get(room_id)
-        shutil.rmtree(room_dir(self.data_dir, room_id), ignore_errors=True)
+        shutil.rmtree(room_dir(self.data_dir, room_id),
+                      onexc=lambda _, path, error: LOG.warning("could not remove %s: %s", path, error))
         del self.rooms[room_id]
 
     def room_of_node(self, node_id: int) -> str | None:

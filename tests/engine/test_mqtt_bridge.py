@@ -364,12 +364,10 @@ def test_reconnects_and_republishes_after_broker_restart(mosquitto, bridge_facto
     bridge.remove_room("den")  # while the broker is away: cleared once it is back
     bridge.set_room("hall", "Hall")
     mosquitto.start()  # persistence is off: the broker forgot every retained message
-    restarted = time.monotonic()
     late = Listener(mosquitto.port)
     try:
         assert late.wait_for(lambda m: len(configs_of(late.latest())) == 8
                              and late.latest().get("ruview/status") == b"online", timeout=10)
-        assert time.monotonic() - restarted < 10
         assert {c["device"]["name"] for c in configs_of(late.latest()).values()} == {"Hall"}
     finally:
         late.close()

