@@ -94,9 +94,10 @@ class RoomRegistry:
         room_id = validate_room_id(body.get("room_id") or slugify(name))
         if room_id in self.rooms:
             raise RegistryError(f"room {room_id!r} exists already", status=409)
-        if room_dir(self.data_dir, room_id).exists():  # a room whose settings could not be read
-            raise RegistryError(f"room {room_id!r} has data in {room_dir(self.data_dir, room_id)} but no readable "
-                                "room.json: fix or remove that folder, or choose another id", status=409)
+        settings = room_dir(self.data_dir, room_id) / "room.json"
+        if settings.exists():  # a room whose settings could not be read; a folder without any (the CLI's) is adopted
+            raise RegistryError(f"room {room_id!r} has an unreadable {settings}: fix or remove it, or choose "
+                                "another id", status=409)
         room = RoomConfig(room_id, name, _nodes(body.get("nodes", [])), _area(body.get("area")))
         self._check_nodes(room)
         self._save(room)
