@@ -27,8 +27,21 @@ def load_room_bank(enrollment: RoomEnrollment) -> SpecialistBank | None:
     return load_bank(bank_stem(enrollment))
 
 
-def room_status(enrollment: RoomEnrollment) -> dict[str, Any]:
-    """Baseline, anchors, bank and ``status`` (untrained / enrolling / ready / stale) of a room."""
+def read_room_bank(enrollment: RoomEnrollment) -> tuple[SpecialistBank | None, str | None]:
+    """The room's bank (None when there is none or it is damaged) and why it cannot be used."""
+    try:
+        bank = load_room_bank(enrollment)
+    except StoredFileError as error:
+        return None, str(error)
+    return bank, None if bank is not None else "the room has no specialist bank yet"
+
+
+def room_status(enrollment: RoomEnrollment,
+                bank_read: tuple[SpecialistBank | None, str | None] | None = None) -> dict[str, Any]:
+    """Baseline, anchors, bank and ``status`` (untrained / enrolling / ready / stale) of a room.
+
+    ``bank_read`` is :func:`read_room_bank`'s answer when the caller has it already.
+    """
     state = enrollment.state()
     status: dict[str, Any] = {
         "room": enrollment.room,
@@ -42,11 +55,9 @@ def room_status(enrollment: RoomEnrollment) -> dict[str, Any]:
         "stale": False,
         "status": "untrained",
     }
-    try:
-        bank = load_room_bank(enrollment)
-    except StoredFileError as error:
-        status["bank_error"] = str(error)
-        bank = None
+    bank, why = read_room_bank(enrollment) if bank_read is None else bank_read
+    if bank is None and bank_stem(enrollment).with_suffix(".json").exists():
+        status["bank_error"] = why
     if state.baseline_id is None:
         return status
     if bank is not None:
@@ -78,17 +89,12 @@ def train_room(enrollment: RoomEnrollment, specialists: Sequence[str] | None = N
     return bank
 
 
-def open_monitor(enrollment: RoomEnrollment, *, hop: float = 1.0) -> tuple[RoomMonitor, str | None]:
+def open_monitor(enrollment: RoomEnrollment, *, hop: float = 1.0,
+                 bank_read: tuple[SpecialistBank | None, str | None] | None = None) -> tuple[RoomMonitor, str | None]:
     """A monitor over the room's baseline and bank; the second value says why the bank is not used.
 
     Without a usable bank, presence and motion still come from the baseline alone.
     """
     baseline = enrollment.baseline()
-    why = None
-    try:
-        bank = load_room_bank(enrollment)
-    except StoredFileError as error:
-        bank, why = None, str(error)
-    if bank is None and why is None:
-        why = "the room has no specialist bank yet"
+    bank, why = read_room_bank(enrollment) if bank_read is None else bank_read
     return RoomMonitor(baseline, bank, hop=hop), why

@@ -10,6 +10,8 @@ room: a body nearer a node's link disturbs it more (:mod:`.zone`).
 
 from __future__ import annotations
 
+import math
+
 from ..specialists.anomaly import VETO
 from ..specialists.base import Reading, unknown
 from .room_state import PERSON_READINGS, READINGS, NodeState, RoomState
@@ -40,7 +42,7 @@ def most_confident(readings: list[Reading]) -> Reading:
 
 def zone(nodes: list[NodeState]) -> Reading:
     """Where between the first and the last node the person is, 1..5 (unknown with fewer than two)."""
-    evidence = {n.node_id: float(n.features.summary()[0]) for n in nodes if n.features is not None}
+    evidence = {n.node_id: math.log(max(n.features.deviation, 1e-6)) for n in nodes if n.features is not None}
     found = coarse_zone(evidence)
     if found.index is None:
         return unknown(found.label)

@@ -17,7 +17,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from .. import __version__
-from ..storage import InvalidRoomId, validate_room_id
+from ..storage import InvalidRoomId
 from .clients import Subscriber
 from .hub import RuViewService
 from .labels import add_routes as add_label_routes
@@ -79,9 +79,7 @@ async def _body(request: web.Request) -> dict[str, Any]:
 
 
 def _room(request: web.Request) -> str:
-    room = validate_room_id(request.match_info["room"])
-    request.app[SERVICE].registry.get(room)
-    return room
+    return request.app[SERVICE].registry.get(request.match_info["room"]).room_id
 
 
 def _job(job) -> web.Response:

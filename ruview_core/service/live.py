@@ -11,7 +11,7 @@ from typing import Any
 
 from ..calibration import RoomEnrollment, StoredFileError
 from ..frames import CsiFrame
-from ..rooms import open_monitor, room_status
+from ..rooms import open_monitor, read_room_bank, room_status
 from ..runtime import RoomMonitor
 from .jobs import JobFailed
 from .rolling import RollingWindowTable
@@ -35,9 +35,10 @@ class LiveRoom:
     def reload(self, hop: float) -> None:
         """Re-read the baseline and bank from disk (after a capture or a training); the recent
         windows stay unless the baseline they were measured against changed."""
-        self.status = room_status(self.enrollment)
+        bank_read = read_room_bank(self.enrollment)  # once for the status and the monitor
+        self.status = room_status(self.enrollment, bank_read)
         try:
-            self.monitor, self.bank_note = open_monitor(self.enrollment, hop=hop)
+            self.monitor, self.bank_note = open_monitor(self.enrollment, hop=hop, bank_read=bank_read)
         except StoredFileError:
             self.monitor, self.bank_note = None, "the room has no baseline yet"
         self.latest = None

@@ -52,6 +52,12 @@ def _attributes(field: str) -> str:
             "{{ {'confidence': r.confidence | default(none), 'label': r.label | default(none)} | tojson }}")
 
 
+def _reading(field: str, then: str, fields: dict[str, Any]) -> dict[str, Any]:
+    """The discovery fields of an entity showing one reading: ``then`` as its state, unknown when the
+    reading is, and the reading's confidence and label as attributes."""
+    return {**fields, "value_template": _known(field, then), "json_attributes_template": _attributes(field)}
+
+
 @dataclass(frozen=True)
 class EntitySpec:
     """One entity of a room's device: its platform, key and the discovery fields of its own."""
@@ -64,39 +70,32 @@ class EntitySpec:
 
 # The room state's readings (see ruview_core.runtime.room_state) mapped onto Home Assistant.
 ENTITIES: tuple[EntitySpec, ...] = (
-    EntitySpec("binary_sensor", "presence", "Presence", {
+    EntitySpec("binary_sensor", "presence", "Presence", _reading("presence", "('ON' if v else 'OFF')", {
         "device_class": "occupancy",
-        "value_template": _known("presence", "('ON' if v else 'OFF')"),
-        "json_attributes_template": _attributes("presence")}),
-    EntitySpec("binary_sensor", "motion", "Motion", {
+    })),
+    EntitySpec("binary_sensor", "motion", "Motion", _reading("motion", "('ON' if v else 'OFF')", {
         "device_class": "motion",
-        "value_template": _known("motion", "('ON' if v else 'OFF')"),
-        "json_attributes_template": _attributes("motion")}),
-    EntitySpec("sensor", "posture", "Posture", {
+    })),
+    EntitySpec("sensor", "posture", "Posture", _reading("posture", "v", {
         "device_class": "enum", "options": list(POSTURES), "icon": "mdi:human-handsdown",
-        "value_template": _known("posture", "v"),
-        "json_attributes_template": _attributes("posture")}),
-    EntitySpec("sensor", "breathing_rate", "Breathing rate", {
+    })),
+    EntitySpec("sensor", "breathing_rate", "Breathing rate", _reading("breathing_bpm", "(v | round(1))", {
         "unit_of_measurement": "br/min", "state_class": "measurement", "icon": "mdi:lungs",
         "suggested_display_precision": 1,
-        "value_template": _known("breathing_bpm", "(v | round(1))"),
-        "json_attributes_template": _attributes("breathing_bpm")}),
-    EntitySpec("sensor", "heart_rate", "Heart rate", {
+    })),
+    EntitySpec("sensor", "heart_rate", "Heart rate", _reading("heart_bpm", "(v | round(1))", {
         "unit_of_measurement": "bpm", "state_class": "measurement", "icon": "mdi:heart-pulse",
         "suggested_display_precision": 0,
-        "value_template": _known("heart_bpm", "(v | round(1))"),
-        "json_attributes_template": _attributes("heart_bpm")}),
-    EntitySpec("sensor", "restlessness", "Restlessness", {
+    })),
+    # The specialist scores 0..1; Home Assistant shows percent.
+    EntitySpec("sensor", "restlessness", "Restlessness", _reading("restlessness", "((v * 100) | round(1))", {
         "unit_of_measurement": "%", "state_class": "measurement", "icon": "mdi:bed",
         "suggested_display_precision": 0,
-        # The specialist scores 0..1; Home Assistant shows percent.
-        "value_template": _known("restlessness", "((v * 100) | round(1))"),
-        "json_attributes_template": _attributes("restlessness")}),
-    EntitySpec("binary_sensor", "anomaly", "Anomaly", {
+    })),
+    # Same threshold as the runtime's veto: ON exactly when the room's readings are withheld.
+    EntitySpec("binary_sensor", "anomaly", "Anomaly", _reading("anomaly", f"('ON' if v >= {VETO} else 'OFF')", {
         "device_class": "problem",
-        # Same threshold as the runtime's veto: ON exactly when the room's readings are withheld.
-        "value_template": _known("anomaly", f"('ON' if v >= {VETO} else 'OFF')"),
-        "json_attributes_template": _attributes("anomaly")}),
+    })),
     EntitySpec("sensor", "calibration", "Calibration status", {
         "device_class": "enum", "options": list(STATUSES), "entity_category": "diagnostic",
         "icon": "mdi:tune-variant",

@@ -23,6 +23,7 @@ from ..supervision.events import read_events
 from .hub import RuViewService
 from .jobs import Job, JobFailed
 from .labels import labels_path
+from .live import LiveRoom
 from .registry import RegistryError
 
 MAX_CAPTURE_SECONDS = 600.0
@@ -49,6 +50,14 @@ def _only(body: dict[str, Any], keys: set[str]) -> None:
     unknown = set(body) - keys
     if unknown:
         raise RegistryError(f"unknown field(s) {', '.join(sorted(unknown))}; expected {', '.join(sorted(keys)) or 'none'}")
+
+
+def _calibrated(service: RuViewService, room: str) -> LiveRoom:
+    """The room's live state, refusing (409) a room that has no baseline to work from yet."""
+    live = service.rooms[room]
+    if live.status.get("baseline_id") is None:
+        raise RegistryError(f"room {room!r} has no baseline yet: capture the empty room first", status=409)
+    return live
 
 
 def _nodes_hint(service: RuViewService, room: str) -> str:
@@ -90,9 +99,7 @@ def start_anchor(service: RuViewService, room: str, anchor: str, body: dict[str,
     seconds = _number(body, "seconds", spec.duration_s, MIN_ANCHOR_SECONDS, MAX_CAPTURE_SECONDS)
     countdown = _number(body, "countdown", COUNTDOWN_S, 0.0, 30.0)
     replace, skip = _flag(body, "replace"), _flag(body, "skip")
-    live = service.rooms[room]
-    if live.status.get("baseline_id") is None:
-        raise RegistryError(f"room {room!r} has no baseline yet: capture the empty room first", status=409)
+    live = _calibrated(service, room)
 
     async def run(job: Job) -> dict[str, Any]:
         if skip:
@@ -132,9 +139,7 @@ def start_training(service: RuViewService, room: str, body: dict[str, Any]) -> J
     if specialists is not None and (not isinstance(specialists, list) or not specialists
                                     or not set(specialists) <= set(SPECIALIST_KINDS)):
         raise RegistryError(f"specialists must be a non-empty list of {', '.join(SPECIALIST_KINDS)}")
-    live = service.rooms[room]
-    if live.status.get("baseline_id") is None:
-        raise RegistryError(f"room {room!r} has no baseline yet: capture the empty room first", status=409)
+    live = _calibrated(service, room)
 
     async def run(job: Job) -> dict[str, Any]:
         service.jobs.report(job, 0.05, None)
@@ -155,9 +160,7 @@ def start_learning(service: RuViewService, room: str, body: dict[str, Any]) -> J
     the update's report; a kept update is live at once."""
     service.registry.get(room)
     _only(body, set())
-    live = service.rooms[room]
-    if live.status.get("baseline_id") is None:
-        raise RegistryError(f"room {room!r} has no baseline yet: capture the empty room first", status=409)
+    live = _calibrated(service, room)
     if live.status.get("bank") is None:
         raise RegistryError(f"room {room!r} has no trained bank yet: enroll and train it first", status=409)
     path = labels_path(service.config.data_dir, room)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -35,7 +35,6 @@ from .lora import LoraAdapter, LoraConfig
 from .model import TrainedModel
 from .onnx_graph import build_onnx
 from .quantize import (
-    QuantizedFileError,
     decode_quantized,
     dequantize,
     encode_quantized,
@@ -264,6 +263,16 @@ def expected_shapes(config: Mapping[str, Any]) -> dict[str, tuple[int, ...]]:
     }
 
 
+def _read_listed(files: dict[str, bytes], name: str, read: Callable[[bytes], Any]) -> Any:
+    """``read`` of a file the manifest lists; a missing or unreadable one is an ArtifactError naming it."""
+    if name not in files:
+        raise ArtifactError(f"the manifest does not list {name}")
+    try:
+        return read(files[name])
+    except Exception as error:  # safetensors and the quantized reader raise their own error types
+        raise ArtifactError(f"{name} is unreadable: {error}") from None
+
+
 def load_model(model_dir: str | Path, bits: int | None = None) -> TrainedModel:
     """The verified model of a folder; with ``bits`` its weights come from ``model-q{bits}.bin``."""
     files = read_verified(model_dir)
@@ -276,31 +285,18 @@ def load_model(model_dir: str | Path, bits: int | None = None) -> TrainedModel:
         raise ArtifactError(f"config.json is not a {FORMAT} model")
     if {k: tuple(v) for k, v in config.get("tensors", {}).items()} != shapes:
         raise ArtifactError("config.json declares tensor shapes that do not fit its architecture")
-    try:
-        tensors = load_safetensors(files["model.safetensors"])
-    except Exception as error:  # safetensors raises its own error types
-        raise ArtifactError(f"model.safetensors is unreadable: {error}") from None
+    tensors = _read_listed(files, "model.safetensors", load_safetensors)
     _check_shapes(tensors, shapes, "model.safetensors")
     if bits is not None:
         name = f"quantized/model-q{bits}.bin"
-        if name not in files:
-            raise ArtifactError(f"the manifest does not list {name}")
-        try:
-            tensors = load_quantized(files[name])
-        except QuantizedFileError as error:
-            raise ArtifactError(f"{name}: {error}") from None
+        tensors = _read_listed(files, name, load_quantized)
         _check_shapes(tensors, shapes, name)
     params = {k: tensors[k].astype(np.float32) for k in MODEL_KEYS}
     heads = {k: tensors[k].astype(np.float32) for k in HEAD_KEYS}
     adapters = {}
     for node in config.get("lora_nodes", []):
         name = f"lora/node-{node}.safetensors"
-        if name not in files:
-            raise ArtifactError(f"the manifest does not list {name}")
-        try:
-            lora = load_safetensors(files[name])
-        except Exception as error:
-            raise ArtifactError(f"{name} is unreadable: {error}") from None
+        lora = _read_listed(files, name, load_safetensors)
         cfg = config.get("lora", {})
         lora_config = LoraConfig(
             int(cfg.get("rank", 4)),
