@@ -60,6 +60,8 @@ class RuViewCoordinator(DataUpdateCoordinator[RuViewData]):
         self.client = client
         self._room_online: dict[str, bool] = {}
         self._issues: dict[str, tuple[bool, str | None]] = {}  # room -> (stale, reason) its repair shows
+        # not last_update_success: the add-on's first state messages can beat its "subscribed" reply
+        self._connection_lost = False
 
     async def _async_update_data(self) -> RuViewData:
         try:
@@ -109,17 +111,18 @@ class RuViewCoordinator(DataUpdateCoordinator[RuViewData]):
             delay = min(delay * 2, RECONNECT_MAX_SECONDS)
 
     async def _resync(self) -> None:
-        recovering = not self.last_update_success
         try:
             data = await self._async_update_data()
         except (UpdateFailed, ConfigEntryAuthFailed) as error:
             raise RuViewError(str(error)) from error
-        if recovering:
+        if self._connection_lost:
+            self._connection_lost = False
             LOGGER.info("Connected to the RuView add-on again")
         self.async_set_updated_data(data)
 
     @callback
     def _lost(self, error: Exception) -> None:
+        self._connection_lost = True
         if self.data is not None:
             for message in self.data.rooms.values():
                 message["state"] = None  # never show a reading from before the gap
