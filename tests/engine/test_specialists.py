@@ -7,7 +7,11 @@ import json
 import numpy as np
 import pytest
 
+from ruview_core.calibration.anchors import ANCHORS_BY_NAME
+from ruview_core.calibration.baseline import RoomBaseline
+from ruview_core.calibration.features import WindowFeatures
 from ruview_core.calibration.persist import StoredFileError, tensors_path
+from ruview_core.calibration.records import AnchorFeatures
 from ruview_core.specialists import SPECIALIST_KINDS, load_bank, retrain, save_bank, train_bank
 from ruview_core.specialists import posture, presence
 
@@ -33,20 +37,46 @@ def test_a_bank_trains_from_the_accepted_anchors():
 
 def test_posture_prototypes_tell_the_enrolled_postures_apart():
     enrollment, bank = _bank()
-    from ruview_core.calibration.features import WindowFeatures
-
+    specialist = bank.get("posture")
+    prototypes = posture.Prototypes(*(specialist.node_param(1, name) for name in ("prototypes", "spread", "labels")))
     hits = total = 0
     for record in enrollment.anchor_records():
         truth = {"stand_still": "standing", "sit": "sitting", "lie_down": "lying", "sleep_posture": "lying"}.get(record.anchor)
         if truth is None or record.node_id != 1:
             continue
-        for shift in record.shifts:
-            features = WindowFeatures(1, 0.0, 200, 1.0, 0.0, 0.0, 10.0, 10.0, 1.0, 1.0, shift, liveness=2.0)
-            reading = posture.predict(bank.get("posture"), features)
-            hits += reading.value == truth
-            total += 1
-            assert 0.0 <= reading.confidence <= 1.0
+        guessed = prototypes.labels[np.argmin(prototypes.distances(record.shifts), axis=-1)]
+        hits += int(np.sum(guessed == posture.POSTURES.index(truth)))
+        total += guessed.size
     assert total >= 8 and hits / total > 0.9  # training windows: the prototypes fit what they came from
+    assert 0.0 <= float(specialist.node_param(1, "reliability")[0]) <= 1.0
+
+
+def _sessions(fingerprint, rng, windows=6, size=40):
+    """Anchor records of every posture anchor, each session's shifts around ``fingerprint(anchor)``."""
+    anchors = ("stand_still", "sit", "lie_down", "breathe_slow", "breathe_normal", "sleep_posture")
+    return [AnchorFeatures(anchor, 1, "b", np.zeros((windows, 6)), fingerprint(anchor) + rng.normal(0, 1, (windows, size)),
+                           np.zeros((3, 4))) for anchor in anchors]
+
+
+def test_posture_is_trusted_only_as_far_as_it_carries_over_between_sessions():
+    rng = np.random.default_rng(5)
+    shared = {p: rng.normal(0, 6, 40) for p in posture.POSTURES}
+    per_posture = _sessions(lambda anchor: shared[ANCHORS_BY_NAME[anchor].posture], rng)
+    per_spot = _sessions(lambda anchor: rng.normal(0, 6, 40), rng)  # every session its own fingerprint
+    pairs = lambda records: [(posture.POSTURES.index(ANCHORS_BY_NAME[r.anchor].posture), r) for r in records]
+    assert posture.cross_session_reliability(pairs(per_posture)) > 0.9
+    assert posture.cross_session_reliability(pairs(per_spot)) < 0.3
+    only_once = [r for r in per_posture if r.anchor in ("stand_still", "sit", "lie_down")]
+    assert posture.cross_session_reliability(pairs(only_once)) == posture.UNVALIDATED_RELIABILITY
+
+    baseline = RoomBaseline("b", 0.0, {1: None})
+    sitting_again = WindowFeatures(1, 0.0, 200, 1.0, 0.0, 0.0, 10.0, 10.0, 1.0, 1.0, shared["sitting"], liveness=2.0)
+    trusted = posture.predict(posture.train(per_posture, baseline, 0.0), sitting_again)
+    assert trusted.value == "sitting" and trusted.confidence >= posture.MIN_CONFIDENCE
+    spot = per_spot[1].shifts.mean(axis=0)  # even the very spot the sit anchor was taken at
+    seen = WindowFeatures(1, 0.0, 200, 1.0, 0.0, 0.0, 10.0, 10.0, 1.0, 1.0, spot, liveness=2.0)
+    untrusted = posture.predict(posture.train(per_spot, baseline, 0.0), seen)
+    assert untrusted.value is None and untrusted.confidence == 0.0 and untrusted.label == posture.NOT_CARRIED_OVER
 
 
 def test_retraining_one_specialist_leaves_the_others_untouched():
@@ -126,13 +156,13 @@ def test_non_finite_parameters_are_refused(tmp_path):
 
 
 def test_posture_is_not_confident_about_a_profile_unlike_any_anchor():
-    enrollment, bank = _bank()
-    from ruview_core.calibration.features import WindowFeatures
-
-    record = next(r for r in enrollment.anchor_records() if r.anchor == "sit" and r.node_id == 1)
-    familiar = WindowFeatures(1, 0.0, 200, 1.0, 0.0, 0.0, 10.0, 10.0, 1.0, 1.0, record.shifts[0], liveness=2.0)
-    strange = WindowFeatures(1, 0.0, 200, 1.0, 0.0, 0.0, 10.0, 10.0, 1.0, 1.0, record.shifts[0] + 25.0, liveness=2.0)
-    specialist = bank.get("posture")
+    rng = np.random.default_rng(6)
+    shared = {p: rng.normal(0, 6, 40) for p in posture.POSTURES}
+    specialist = posture.train(_sessions(lambda anchor: shared[ANCHORS_BY_NAME[anchor].posture], rng),
+                               RoomBaseline("b", 0.0, {1: None}), 0.0)
+    familiar = WindowFeatures(1, 0.0, 200, 1.0, 0.0, 0.0, 10.0, 10.0, 1.0, 1.0, shared["lying"], liveness=2.0)
+    strange = WindowFeatures(1, 0.0, 200, 1.0, 0.0, 0.0, 10.0, 10.0, 1.0, 1.0, shared["lying"] + 25.0, liveness=2.0)
+    assert posture.predict(specialist, familiar).value == "lying"
     assert posture.predict(specialist, strange).confidence < 0.2
     assert posture.predict(specialist, strange).confidence < posture.predict(specialist, familiar).confidence
 
