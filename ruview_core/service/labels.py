@@ -5,7 +5,9 @@ door, vibration, temperature, humidity) as a JSON list of events in the format o
 :mod:`ruview_core.supervision.events` (also accepted: ``{"events": [...]}``). Every event is
 validated; if any is invalid nothing is stored and the answer is a 400 listing each bad event
 (``{"error": "bad_request", "message": ..., "invalid": [{"index", "error"}]}``), so a batch is
-all or nothing. Valid batches are appended to ``rooms/ROOM/labels.jsonl`` and counted.
+all or nothing. Valid batches are appended to ``rooms/ROOM/labels.jsonl`` and counted; past
+``LABELS_MAX_BYTES`` the file is cut back to its last ``LABELS_KEEP_SECONDS`` (and half the size),
+so a home's sensors never fill the card.
 ``GET /api/v1/rooms/{room}/labels/stats`` reads the file back: counts per kind and source, the
 time span, malformed lines.
 """
@@ -19,11 +21,16 @@ from collections import Counter
 from aiohttp import web
 
 from ..storage import room_dir
-from ..supervision.events import LabelEventError, append_events, parse_events, read_events, summarize
+from ..supervision.events import (LabelEventError, append_events, compact_events, parse_events, read_events,
+                                  summarize)
 from .registry import RegistryError
 
 LABELS_FILE = "labels.jsonl"
+LABELS_MAX_BYTES = 8 * 1024 * 1024
+LABELS_KEEP_SECONDS = 7 * 86400.0
 RECEIVED: web.AppKey[Counter] = web.AppKey("label_events_received", Counter)
+# One writer per room at a time: a compaction rewrites the file and must not lose an append.
+WRITERS: web.AppKey[dict[str, asyncio.Lock]] = web.AppKey("label_writers", dict)
 
 
 def labels_path(data_dir, room: str):
@@ -60,10 +67,17 @@ async def post_labels(request: web.Request) -> web.Response:
                                  status=400)
     path = labels_path(service.config.data_dir, room)
     # fsync per line: keep it off the event loop.
-    stored = await asyncio.to_thread(append_events, path, events)
+    async with request.app[WRITERS].setdefault(room, asyncio.Lock()):
+        stored = await asyncio.to_thread(_store, path, events)
     counter = request.app[RECEIVED]
     counter[room] += stored
     return web.json_response({"room": room, "stored": stored, "received_since_start": counter[room]})
+
+
+def _store(path, events) -> int:
+    stored = append_events(path, events)
+    compact_events(path, LABELS_MAX_BYTES, LABELS_KEEP_SECONDS)
+    return stored
 
 
 async def label_stats(request: web.Request) -> web.Response:
@@ -78,5 +92,6 @@ async def label_stats(request: web.Request) -> web.Response:
 def add_routes(app: web.Application, api_prefix: str = "/api/v1") -> None:
     """Register the label endpoints on the service's app (before it starts)."""
     app[RECEIVED] = Counter()
+    app[WRITERS] = {}
     app.router.add_post(f"{api_prefix}/rooms/{{room}}/labels", post_labels)
     app.router.add_get(f"{api_prefix}/rooms/{{room}}/labels/stats", label_stats)

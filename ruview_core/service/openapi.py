@@ -79,8 +79,11 @@ def _schemas() -> dict[str, Any]:
             "to": {"type": "integer"}, "at": number}},
         "BankVersions": {"type": "object", "properties": {
             "room": {"type": "string"}, "active": {"type": ["integer", "null"]},
+            "stored": {"type": "array", "items": {"type": "integer"},
+                       "description": "versions whose files are kept (the newest 10 and the active one)"},
             "history": {"type": "array", "items": {"type": "object"},
-                        "description": "snapshot, update (kept or refused, reason, metrics) and rollback records"}}},
+                        "description": "snapshot, update (kept or refused, reason, metrics), rollback and pruned "
+                                       "records"}}},
         "UpdateReport": {"type": "object", "description": "the result of a learn job", "properties": {
             "room": {"type": "string"}, "version": {"type": ["integer", "null"]},
             "parent": {"type": ["integer", "null"]}, "kept": {"type": "boolean"}, "reason": {"type": "string"},

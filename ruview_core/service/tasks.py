@@ -18,7 +18,8 @@ from ..calibration import ANCHOR_NAMES, COUNTDOWN_S, BaselineError, StoredFileEr
 from ..calibration.baseline import DEFAULT_BASELINE_SECONDS, MIN_BASELINE_SECONDS, PROFILE_SECONDS
 from ..rooms import train_room
 from ..specialists import SPECIALIST_KINDS
-from ..supervision.bank_update import WindowTable, active_version, history, rollback, update_room_bank
+from ..supervision.bank_update import (WindowTable, active_version, history, rollback, stored_versions,
+                                      update_room_bank)
 from ..supervision.events import read_events
 from .hub import RuViewService
 from .jobs import Job, JobFailed
@@ -207,7 +208,8 @@ def bank_versions(service: RuViewService, room: str) -> dict[str, Any]:
     """The room's bank versions: which is active, and every update, refusal and rollback."""
     service.registry.get(room)
     folder = service.rooms[room].enrollment.folder
-    return {"room": room, "active": active_version(folder), "history": _plain(history(folder))}
+    return {"room": room, "active": active_version(folder), "stored": stored_versions(folder),
+            "history": _plain(history(folder))}
 
 
 async def rollback_bank(service: RuViewService, room: str, body: dict[str, Any]) -> dict[str, Any]:

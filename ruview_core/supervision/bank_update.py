@@ -13,7 +13,9 @@ presence in the empty room). Every attempt, kept or refused, and every rollback 
 ``bank-versions/history.jsonl`` and comes back as an :class:`UpdateReport`.
 
 Layout in the room folder: ``bank.*`` (the active bank, what the runtime loads),
-``bank-versions/vNNNN.*`` (every version), ``bank-versions/history.jsonl``.
+``bank-versions/vNNNN.*`` (the newest :data:`KEEP_VERSIONS` versions and the active one: a room
+that learns every hour for a year must not fill a Raspberry Pi's card), ``bank-versions/history.jsonl``
+(every record, a few hundred bytes each, pruned versions included).
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ PRESENCE_COLUMNS = (0, 1, 2, 5)  # summary columns the presence thresholds apply
 MOTION_COLUMN = 2
 VERSIONS = "bank-versions"
 HISTORY = "history.jsonl"
+KEEP_VERSIONS = 10
 
 
 @dataclass(frozen=True)
@@ -347,7 +350,30 @@ def update_room_bank(folder: str | Path, baseline: RoomBaseline, records: Sequen
         report = UpdateReport(room, version, parent, True,
                               why + (f" (refused: {', '.join(refused)})" if refused else ""), info)
     _record(folder, report.to_dict())
+    prune_versions(folder)
     return report
+
+
+def stored_versions(folder: str | Path) -> list[int]:
+    """Versions whose files are still in ``bank-versions``, oldest first."""
+    found = {int(path.name[1:5]) for path in (Path(folder) / VERSIONS).glob("v[0-9][0-9][0-9][0-9].json")}
+    return sorted(found)
+
+
+def prune_versions(folder: str | Path, keep: int = KEEP_VERSIONS) -> list[int]:
+    """Delete the files of all but the newest ``keep`` versions and the active one; returns
+    the versions removed (recorded in the history, which keeps every record)."""
+    folder = Path(folder)
+    stored = stored_versions(folder)
+    spared = set(stored[-keep:]) | {active_version(folder)}
+    removed = [v for v in stored if v not in spared]
+    for version in removed:
+        stem = version_stem(folder, version)
+        for path in stem.parent.glob(f"{stem.name}.*"):
+            path.unlink(missing_ok=True)
+    if removed:
+        _record(folder, {"event": "pruned", "versions": removed, "kept": keep, "at": time.time()})
+    return removed
 
 
 def rollback(folder: str | Path, to_version: int | None = None) -> dict:
@@ -359,6 +385,9 @@ def rollback(folder: str | Path, to_version: int | None = None) -> dict:
         to_version = parents.get(active)
         if to_version is None:
             raise ValueError("nothing to roll back to: the bank has no earlier version")
+    if to_version not in stored_versions(folder):
+        raise ValueError(f"version {to_version} is not stored (only the newest {KEEP_VERSIONS} versions and the active "
+                         f"one are kept; stored: {', '.join(map(str, stored_versions(folder))) or 'none'})")
     bank = load_bank(version_stem(folder, to_version))
     save_bank(bank, folder / "bank")
     record = {"event": "rollback", "room": bank.room, "from": active, "to": to_version, "at": time.time()}

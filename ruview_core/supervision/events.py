@@ -139,6 +139,27 @@ def append_events(path: str | Path, events: Iterable[LabelEvent]) -> int:
     return count
 
 
+def compact_events(path: str | Path, max_bytes: int, keep_seconds: float) -> int:
+    """Once ``path`` is over ``max_bytes``, rewrite it (atomically) with only the events of its
+    last ``keep_seconds`` and at most half of ``max_bytes``, newest kept; returns how many went.
+
+    Learning uses the events next to the CSI windows it still has (hours), so old ones only fill
+    the card; unreadable lines go too (they were already skipped on every read).
+    """
+    path = Path(path)
+    if not path.exists() or path.stat().st_size <= max_bytes:
+        return 0
+    events = read_events(path)
+    newest = max((e.t for e in events), default=0.0)
+    recent = [e for e in events if e.t >= newest - keep_seconds]
+    size, keep = 0, len(recent)
+    while keep > 0 and size + len(event_line(recent[keep - 1])) + 1 <= max_bytes // 2:
+        keep -= 1
+        size += len(event_line(recent[keep])) + 1
+    write_events(path, recent[keep:])
+    return len(events) - (len(recent) - keep)
+
+
 def write_events(path: str | Path, events: Iterable[LabelEvent]) -> None:
     """Replace a JSONL file with ``events`` atomically."""
     atomic_write_bytes(path, "".join(event_line(e) + "\n" for e in events).encode())

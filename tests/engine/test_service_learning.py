@@ -146,7 +146,7 @@ async def test_learning_needs_a_trained_room(tmp_path):
         with pytest.raises(api.RuViewNotFoundError):
             await client.start_learning("cellar")
         versions = await client._request("GET", "/rooms/attic/bank/versions")
-        assert versions == {"room": "attic", "active": None, "history": []}
+        assert versions == {"room": "attic", "active": None, "stored": [], "history": []}
 
 
 async def test_rooms_learn_on_their_own_every_few_hours(tmp_path):

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from ruview_core.specialists import load_bank, save_bank, train_bank
 from ruview_core.supervision.bank_update import (
-    UpdateConfig, WindowTable, active_version, anchor_scores, history, rollback, update_room_bank, version_stem,
+    UpdateConfig, WindowTable, active_version, anchor_scores, history, prune_versions, rollback, stored_versions,
+    update_room_bank, version_stem,
     window_table,
 )
 from ruview_core.supervision.events import LabelEvent
@@ -92,3 +94,20 @@ def test_the_window_table_is_the_runtime_features_every_second():
     for summary in table.summaries.values():
         assert summary.shape == (table.times.size, 6)
         assert np.isfinite(summary[-3:]).all()  # once a full window is in
+
+
+def test_only_the_newest_versions_and_the_active_one_keep_their_files(tmp_path):
+    baseline, records, bank = room(tmp_path)
+    right = table_of(records, ("empty",), ("sit", "stand_still", "lie_down"))
+    wrong = table_of(records, ("sit", "stand_still", "lie_down"), ("empty",))
+    assert update_room_bank(tmp_path, baseline, records, right, EMPTY_THEN_PRESENT, CONFIG).kept
+    for _ in range(2):  # refused candidates are stored too, for inspection
+        assert not update_room_bank(tmp_path, baseline, records, wrong, EMPTY_THEN_PRESENT, CONFIG).kept
+    assert stored_versions(tmp_path) == [1, 2, 3, 4] and active_version(tmp_path) == 2
+    assert prune_versions(tmp_path, keep=1) == [1, 3]  # version 4 is the newest, 2 is active
+    assert stored_versions(tmp_path) == [2, 4] and active_version(tmp_path) == 2
+    assert not list((tmp_path / "bank-versions").glob("v0001.*")) and load_bank(version_stem(tmp_path, 4))
+    assert history(tmp_path)[-1] == {**history(tmp_path)[-1], "event": "pruned", "versions": [1, 3]}
+    with pytest.raises(ValueError, match="version 1 is not stored"):
+        rollback(tmp_path, 1)
+    assert load_bank(tmp_path / "bank").get("presence") is not None  # the active bank untouched

@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 from ruview_core.supervision.align import align_events, binary_activity, trailing_slope
-from ruview_core.supervision.events import LabelEvent, LabelEventError, event_from_dict, parse_events, read_events, write_events
+from ruview_core.supervision.events import (
+    LabelEvent, LabelEventError, append_events, compact_events, event_from_dict, parse_events, read_events, write_events,
+)
 from ruview_core.supervision.rules import (
     ACTIVITY_EMPTY, BIT, ENTRY, EXIT, GESTURE, STATIONARY, WALKING, CsiEvidence, camera_free_labels,
     occupancy_intervals,
@@ -144,3 +146,24 @@ def test_coarse_zone_needs_two_nodes_and_points_to_the_busier_one():
         ([0, 0, 1.6], [0.3, 0.2, 1.0], [-0.3, 0.2, 1.0], [0.1, 0, 0], [-0.1, 0, 0]))})
     assert tuple(points) == KEYPOINTS_17
     assert np.linalg.norm(points["left_wrist"] - points["left_elbow"]) == pytest.approx(0.26)
+
+
+def test_a_label_file_past_its_size_keeps_only_its_last_days(tmp_path):
+    path = tmp_path / "labels.jsonl"
+    day = 86400.0
+    # ten days of a PIR every ten minutes: ~1,440 lines
+    append_events(path, [LabelEvent(t, "home_assistant", "pir", float(i % 2)) for i, t in
+                         enumerate(np.arange(0.0, 10 * day, 600.0))])
+    size = path.stat().st_size
+    assert compact_events(path, max_bytes=size, keep_seconds=7 * day) == 0  # not over: untouched
+    assert path.stat().st_size == size
+    with path.open("a") as handle:
+        handle.write("{torn\n")
+    removed = compact_events(path, max_bytes=size // 2, keep_seconds=7 * day)
+    kept = read_events(path)
+    assert path.stat().st_size <= size // 4 and removed == 1440 - len(kept)
+    assert kept[-1].t == 10 * day - 600.0 and kept[0].t >= 3 * day  # the newest, and nothing older than 7 days
+    assert [e.t for e in kept] == sorted(e.t for e in kept)
+    assert compact_events(path, max_bytes=10 * size, keep_seconds=day) == 0
+    assert compact_events(path, max_bytes=path.stat().st_size - 1, keep_seconds=day) == len(kept) - len(read_events(path))
+    assert read_events(path)[0].t >= kept[-1].t - day  # the time limit cuts before the size does

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import aiohttp
@@ -64,3 +65,24 @@ def test_train_camera_free_writes_the_adr071_folder_plus_its_own_files(tmp_path)
     metrics = json.loads((out / "training-metrics.json").read_text())["camera_free"]
     assert metrics["weak_labels"]["presence"]["known"] > 0 and len(metrics["self_refinement"]) == 3
     assert json.loads((out / "pose-decoder.json").read_text())["kind"] == "estimate"
+
+
+async def test_a_label_file_is_cut_back_once_it_passes_its_size(tmp_path, monkeypatch):
+    from ruview_core.service import labels
+
+    monkeypatch.setattr(labels, "LABELS_MAX_BYTES", 2000)
+    async with service_and_client(tmp_path) as (service, client):
+        await client.create_room("Office", nodes=[1])
+        base = f"http://127.0.0.1:{client.port}/api/v1/rooms/office/labels"
+        async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {service.token}"}) as session:
+            async def post(batch):
+                async with session.post(base, json=batch) as response:
+                    return response.status
+
+            for day in range(10):  # a day's events in two batches sent at once: appends and cuts never interleave
+                events = [{"t": day * 86400.0 + i * 60, "source": "home_assistant", "kind": "pir", "value": i % 2}
+                          for i in range(12)]
+                assert await asyncio.gather(post(events[:6]), post(events[6:])) == [200, 200]
+        stored = read_events(tmp_path / "rooms" / "office" / "labels.jsonl")
+        assert (tmp_path / "rooms" / "office" / "labels.jsonl").stat().st_size <= 2000
+        assert stored[-1].t == 9 * 86400.0 + 11 * 60 and stored[0].t >= 2 * 86400.0
