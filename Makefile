@@ -1,20 +1,25 @@
-# `make demo` and `make test` set themselves up: .venv is made with Python 3.13 on first use.
+# `make demo` and `make test` set themselves up: .venv is made on first use with a Python >= 3.13.2
+# (Home Assistant's packages require it), built once from Debian's source package where the
+# machine has none (scripts/find-python.sh).
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
-# Home Assistant's packages ask for Python >= 3.13.2; pyenv's 3.13.0 runs their tests fine.
-PIP_INSTALL = $(PY) -m pip install --quiet $$($(PY) -c 'import sys; print("--ignore-requires-python" if sys.version_info < (3, 13, 2) else "")')
+PIP_INSTALL = $(PY) -m pip install --quiet
+# Inside the venv, so that an older .venv (made with 3.13.0 before) is replaced, not reused.
+PYTHON_STAMP := $(VENV)/.python-3.13.2-or-newer
 
 .PHONY: demo test test-engine bench clean
 
-$(PY):
-	"$$(scripts/find-python.sh)" -m venv $(VENV)
+$(PYTHON_STAMP):
+	rm -rf $(VENV)
+	python="$$(scripts/find-python.sh)" && "$$python" -m venv $(VENV)
+	touch $@
 
-$(VENV)/.installed-base: pyproject.toml | $(PY)
+$(VENV)/.installed-base: pyproject.toml $(PYTHON_STAMP)
 	$(PIP_INSTALL) -e .
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(PY)
+$(VENV)/.installed-test: pyproject.toml $(PYTHON_STAMP)
 	$(PIP_INSTALL) -e '.[test]'
 	touch $@ $(VENV)/.installed-base
 
@@ -43,7 +48,7 @@ clean:
 # source package: HA refuses Python < 3.13.2) and Debian's chromium driven by Playwright.
 # Everything lands in a cache outside the work tree and is reused: the Python build takes about
 # 3.5 minutes on 2 cores the first time, the HA venv about 45 s.
-E2E_CACHE ?= $(HOME)/.cache/ruview
+E2E_CACHE ?= $(or $(RUVIEW_CACHE),$(HOME)/.cache/ruview)
 E2E_PYTHON_PREFIX := $(E2E_CACHE)/python-3.13.5
 E2E_PYTHON := $(E2E_PYTHON_PREFIX)/bin/python3.13
 HASS_VENV ?= $(E2E_CACHE)/hass-venv
