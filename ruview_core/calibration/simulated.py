@@ -19,9 +19,11 @@ from .enrollment import AnchorOutcome, RoomEnrollment
 MAX_TRIES = 3
 
 
-def simulated_frames(scenario: str, seconds: float, *, room_seed: int, seed: int, nodes: int, snr_db: float):
+def simulated_frames(scenario: str, seconds: float, *, room_seed: int, seed: int, nodes: int, snr_db: float,
+                     **sim_options):
+    """A capture's frames (``seconds`` plus the countdown); ``sim_options`` go to :class:`SimConfig`."""
     config = SimConfig(scenario=scenario, seed=seed, room_seed=room_seed, nodes=nodes, snr_db=snr_db,
-                       duration=seconds + COUNTDOWN_S + 2.0)
+                       duration=seconds + COUNTDOWN_S + 2.0, **sim_options)
     return simulate(config).frames()
 
 
@@ -33,10 +35,11 @@ def enroll_simulated_room(
     nodes: int = 2,
     snr_db: float = DEFAULT_SNR_DB,
     on_outcome: Callable[[AnchorOutcome, int], None] | None = None,
+    **sim_options,
 ) -> tuple[RoomEnrollment, SpecialistBank]:
     """Baseline, the eight anchors (up to :data:`MAX_TRIES` each, then skipped) and a trained bank."""
     enrollment = RoomEnrollment(data_dir, room)
-    frames = dict(room_seed=room_seed, nodes=nodes, snr_db=snr_db)
+    frames = dict(room_seed=room_seed, nodes=nodes, snr_db=snr_db, **sim_options)
     enrollment.calibrate(simulated_frames("empty", DEFAULT_BASELINE_SECONDS, seed=room_seed, **frames))
     for index, anchor in enumerate(ANCHORS):
         for attempt in range(1, MAX_TRIES + 1):

@@ -27,7 +27,7 @@ from .impairments import (
     timing_phase,
 )
 from .room import Room, StaticPaths, image_sources, make_room, static_paths
-from .scenarios import SCENARIOS, Activity, make_activity
+from .scenarios import FACING_JITTER_RAD, PLACEMENT_JITTER_M, SCENARIOS, Activity, make_activity
 
 # Per-subcarrier amplitude scatter of the recorded ESP32-S3 (shared/data) is about 10 % packet to
 # packet on the LLTF of HT frames (17 % on legacy frames): that is what 17 dB gives here.
@@ -60,7 +60,9 @@ class SimConfig:
     tuned or switched off one by one: ``loss_rate``, ``jitter_ms``, ``agc_step_interval_s`` (mean
     time between AGC gain steps, ``None``: none), ``quantize``/``quant_peak`` (int8 rounding and
     the typical largest |I|/|Q| count), ``phase_offsets`` (per-packet CFO/STO phase),
-    ``null_subcarriers`` (raw indices reported as zero).
+    ``null_subcarriers`` (raw indices reported as zero). ``placement_jitter_m`` /
+    ``facing_jitter_rad``: how far from the chair's, bed's or standing spot's centre and heading a
+    person settles, per session.
     """
 
     scenario: str
@@ -80,6 +82,8 @@ class SimConfig:
     quant_peak: float = DEFAULT_QUANT_PEAK
     phase_offsets: bool = True
     null_subcarriers: tuple[int, ...] = NULL_SUBCARRIERS
+    placement_jitter_m: float = PLACEMENT_JITTER_M
+    facing_jitter_rad: float = FACING_JITTER_RAD
 
     def __post_init__(self) -> None:
         if self.scenario not in SCENARIOS:
@@ -184,7 +188,9 @@ class Simulation:
         start, name = self.schedule[index]
         key = (index, start, name)
         if key not in self._activities:
-            self._activities[key] = make_activity(name, self.room, self.config.seed, segment=index)
+            self._activities[key] = make_activity(name, self.room, self.config.seed, segment=index,
+                                                  placement_jitter_m=self.config.placement_jitter_m,
+                                                  facing_jitter_rad=self.config.facing_jitter_rad)
         return self._activities[key], start
 
     # -- physics -----------------------------------------------------------------------------

@@ -253,3 +253,16 @@ def test_generation_is_vectorised_enough_for_long_streams():
     # 4 nodes x 20 Hz x 60 s; correctness of the count only, speed is measured outside the tests.
     count = sum(len(batch) for batch in simulate(SimConfig("walk", seed=1, nodes=4, duration=60)).batches(60))
     assert 0.9 * 4800 < count <= 4800
+
+
+def test_a_person_settles_near_the_place_by_the_placement_jitter():
+    from ruview_core.sim.room import make_room
+    from ruview_core.sim.scenarios import PLACEMENT_JITTER_M, make_activity
+
+    room = make_room(3)
+    exact = [make_activity("sit", room, seed, placement_jitter_m=0.0, facing_jitter_rad=0.0).person for seed in (1, 2)]
+    assert all(np.array_equal(p.anchor, room.chair[:2]) and p.facing == room.chair[2] for p in exact)
+    offsets = np.array([make_activity("sit", room, seed).person.anchor - room.chair[:2] for seed in range(200)])
+    assert 0.6 * PLACEMENT_JITTER_M < offsets.std() < 1.4 * PLACEMENT_JITTER_M
+    config = SimConfig("sit", seed=1, room_seed=3, placement_jitter_m=0.0, facing_jitter_rad=0.0)
+    assert np.array_equal(simulate(config).activity_at(1.0)[0].person.anchor, room.chair[:2])
