@@ -13,13 +13,14 @@ the fingerprint (the simulator, re-seating a person by 1 cm, 3 cm and 8 cm, take
 accuracy from 1.0 to 0.4-0.9, chance and chance). Enrollment captures a posture in several
 sessions (sitting: sit, breathe_slow, breathe_normal; lying: lie_down, sleep_posture), each at its
 own spot, so training measures what the runtime will meet: each such anchor is classified by
-prototypes built without it. That cross-session accuracy, above chance, scales every confidence;
-a room where posture does not carry over from one sitting to the next reports unknown rather
-than a confident guess.
+prototypes built without it. That cross-session accuracy, above chance, scales every confidence
+once it is more than luck (:func:`cross_session_reliability`); a room where posture does not
+carry over from one sitting to the next reports unknown rather than a confident guess.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,6 +40,7 @@ MIN_CONFIDENCE = 0.3
 # When no posture was enrolled twice, nothing tells whether postures carry over between sessions.
 UNVALIDATED_RELIABILITY = 0.5
 NOT_CARRIED_OVER = "posture does not carry over between sessions in this room"
+SIGNIFICANCE = 0.05
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,7 @@ def train(records: list[AnchorFeatures], baseline: RoomBaseline, trained_at: flo
         params[f"n{node_id}.prototypes"] = prototypes.scaled
         params[f"n{node_id}.spread"] = prototypes.spread
         params[f"n{node_id}.labels"] = prototypes.labels
-        params[f"n{node_id}.reliability"] = np.array([cross_session_reliability(sessions)])
+        params[f"n{node_id}.reliability"] = np.array([cross_session_reliability(sessions, len(baseline.nodes))])
         classes.update(POSTURES[c] for c in prototypes.labels)
     if not params:
         return None
@@ -90,26 +92,38 @@ def _by_class(sessions: list[tuple[int, AnchorFeatures]]) -> dict[int, list[np.n
     return by_class
 
 
-def cross_session_reliability(sessions: list[tuple[int, AnchorFeatures]]) -> float:
+def cross_session_reliability(sessions: list[tuple[int, AnchorFeatures]], n_nodes: int = 1) -> float:
     """How far above chance each anchor is classified by prototypes built without it, 0..1.
 
     Only anchors whose posture was also enrolled in another session can be held out, and only
-    among at least two postures; with none, :data:`UNVALIDATED_RELIABILITY`.
+    among at least two postures; with none, :data:`UNVALIDATED_RELIABILITY`. A room has at most
+    five such sessions and a window says little beyond its session's others, so the evidence is
+    counted in sessions (one right when most of its windows are): unless that many right
+    sessions would be unlikely by chance (one-sided binomial test at :data:`SIGNIFICANCE`, split
+    over the room's nodes, since the room answers with its most confident node), it is 0.
     """
-    hits = total = 0
+    hits = windows = right_sessions = held_out = 0
     n_classes = len({label for label, _ in sessions})
-    for i, (label, held_out) in enumerate(sessions):
+    for i, (label, record) in enumerate(sessions):
         rest = sessions[:i] + sessions[i + 1:]
         if n_classes < 2 or label not in {other for other, _ in rest}:
             continue
         prototypes = Prototypes.fit(_by_class(rest))
-        guessed = prototypes.labels[np.argmin(prototypes.distances(held_out.shifts), axis=-1)]
-        hits += int(np.sum(guessed == label))
-        total += guessed.size
-    if total == 0:
+        right = int(np.sum(prototypes.labels[np.argmin(prototypes.distances(record.shifts), axis=-1)] == label))
+        hits, windows = hits + right, windows + record.n_windows
+        right_sessions += 2 * right >= record.n_windows
+        held_out += 1
+    if held_out == 0:
         return UNVALIDATED_RELIABILITY
     chance = 1.0 / n_classes
-    return float(np.clip((hits / total - chance) / (1.0 - chance), 0.0, 1.0))
+    if _at_least_by_chance(right_sessions, held_out, chance) > SIGNIFICANCE / max(n_nodes, 1):
+        return 0.0
+    return float(np.clip((hits / windows - chance) / (1.0 - chance), 0.0, 1.0))
+
+
+def _at_least_by_chance(k: int, n: int, p: float) -> float:
+    """P(at least ``k`` of ``n`` right) when each is right with probability ``p``."""
+    return sum(math.comb(n, i) * p ** i * (1.0 - p) ** (n - i) for i in range(k, n + 1))
 
 
 def predict(specialist: Specialist, features: WindowFeatures) -> Reading:
