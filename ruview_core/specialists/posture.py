@@ -81,8 +81,11 @@ def train(records: list[AnchorFeatures], baseline: RoomBaseline, trained_at: flo
         classes.update(POSTURES[c] for c in prototypes.labels)
     if not params:
         return None
+    # In the room's status too: why a room's posture stays unknown should not need a debugger.
+    reliability = {key.split(".")[0][1:]: round(float(value[0]), 3) for key, value in params.items()
+                   if key.endswith(".reliability")}
     return Specialist(KIND, VERSION, trained_at, anchor_set_hash(records), baseline.baseline_id, params=params,
-                      config={"postures": sorted(classes, key=POSTURES.index)})
+                      config={"postures": sorted(classes, key=POSTURES.index), "reliability": reliability})
 
 
 def _by_class(sessions: list[tuple[int, AnchorFeatures]]) -> dict[int, list[np.ndarray]]:

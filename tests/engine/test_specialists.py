@@ -48,7 +48,8 @@ def test_posture_prototypes_tell_the_enrolled_postures_apart():
         hits += int(np.sum(guessed == posture.POSTURES.index(truth)))
         total += guessed.size
     assert total >= 8 and hits / total > 0.9  # training windows: the prototypes fit what they came from
-    assert 0.0 <= float(specialist.node_param(1, "reliability")[0]) <= 1.0
+    reliability = float(specialist.node_param(1, "reliability")[0])
+    assert 0.0 <= reliability <= 1.0 and bank.describe()["posture"]["reliability"]["1"] == round(reliability, 3)
 
 
 def _sessions(fingerprint, rng, windows=6, size=40):
