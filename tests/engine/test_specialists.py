@@ -13,7 +13,7 @@ from ruview_core.calibration.features import WindowFeatures
 from ruview_core.calibration.persist import StoredFileError, tensors_path
 from ruview_core.calibration.records import AnchorFeatures
 from ruview_core.specialists import SPECIALIST_KINDS, load_bank, retrain, save_bank, train_bank
-from ruview_core.specialists import posture, presence
+from ruview_core.specialists import posture, presence, restlessness
 
 from ._enrolled_room import enrolled_room
 
@@ -190,3 +190,28 @@ def test_a_crash_between_the_two_writes_leaves_the_previous_bank_loadable(tmp_pa
     save_bank(second, stem)  # the next save cleans up the orphan tensors file
     assert len(list(tmp_path.glob("bank.*.safetensors"))) == 1
     assert load_bank(stem).specialists["presence"].trained_at == second.specialists["presence"].trained_at
+
+
+def test_restlessness_is_unknown_where_fidgeting_looks_like_keeping_still():
+    def record(anchor, level, windows=5):
+        summary = np.zeros((windows, 6))
+        summary[:, 2] = summary[:, 3] = level + np.linspace(-0.01, 0.01, windows)
+        return AnchorFeatures(anchor, 1, "b", summary, np.zeros((windows, 40)), np.zeros((3, 4)))
+
+    def window(level):
+        return WindowFeatures(1, 0.0, 200, 1.0, 0.0, 0.0, 10.0, 10.0, float(np.exp(level)), float(np.exp(level)),
+                              np.zeros(40), liveness=2.0)
+
+    still = [record(a, v) for a, v in (("stand_still", 0.23), ("sit", -0.01), ("lie_down", -0.09),
+                                       ("breathe_normal", -0.15), ("sleep_posture", -0.10))]
+    baseline = RoomBaseline("b", 0.0, {1: None})
+    hidden = restlessness.train(still + [record("small_move", -0.10)], baseline, 0.0)  # an end-to-end run's room
+    reading = restlessness.predict(hidden, window(0.23))  # standing still, the highest still level
+    assert reading.value is None and reading.label == restlessness.LOOKS_STILL
+    assert hidden.config["reliability"] == {"1": 0.0}
+
+    clear = restlessness.train(still + [record("small_move", 1.2)], baseline, 0.0)
+    assert restlessness.predict(clear, window(1.2)).value == 1.0
+    assert restlessness.predict(clear, window(1.2)).confidence == 1.0
+    assert restlessness.predict(clear, window(-0.10)).label == "calm"
+    assert restlessness.separation_reliability(0.5, [0.0]) == restlessness.UNVALIDATED_RELIABILITY
