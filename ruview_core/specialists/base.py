@@ -53,6 +53,12 @@ class Specialist:
         return sorted({int(key[1:].split(".")[0]) for key in self.params if key.startswith("n")})
 
 
+def node_values(params: dict[str, np.ndarray], name: str) -> dict[str, float]:
+    """``{node id: value}`` of a one-value-per-node parameter, rounded for a bank's JSON description."""
+    suffix = f".{name}"
+    return {key[1:-len(suffix)]: round(float(value[0]), 3) for key, value in params.items() if key.endswith(suffix)}
+
+
 def sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-max(min(x, 50.0), -50.0)))
 

@@ -29,7 +29,7 @@ from ..calibration.anchors import ANCHORS_BY_NAME
 from ..calibration.baseline import RoomBaseline
 from ..calibration.features import WindowFeatures
 from ..calibration.records import AnchorFeatures, anchor_set_hash
-from .base import Reading, Specialist, unknown, windows_of
+from .base import Reading, Specialist, node_values, unknown, windows_of
 
 KIND = "posture"
 VERSION = 2
@@ -82,10 +82,9 @@ def train(records: list[AnchorFeatures], baseline: RoomBaseline, trained_at: flo
     if not params:
         return None
     # In the room's status too: why a room's posture stays unknown should not need a debugger.
-    reliability = {key.split(".")[0][1:]: round(float(value[0]), 3) for key, value in params.items()
-                   if key.endswith(".reliability")}
+    config = {"postures": sorted(classes, key=POSTURES.index), "reliability": node_values(params, "reliability")}
     return Specialist(KIND, VERSION, trained_at, anchor_set_hash(records), baseline.baseline_id, params=params,
-                      config={"postures": sorted(classes, key=POSTURES.index), "reliability": reliability})
+                      config=config)
 
 
 def _by_class(sessions: list[tuple[int, AnchorFeatures]]) -> dict[int, list[np.ndarray]]:

@@ -17,7 +17,7 @@ import numpy as np
 from ..calibration.baseline import RoomBaseline
 from ..calibration.features import WindowFeatures
 from ..calibration.records import AnchorFeatures, anchor_set_hash
-from .base import Reading, Specialist, unknown, windows_of
+from .base import Reading, Specialist, node_values, unknown, windows_of
 
 KIND = "restlessness"
 VERSION = 2
@@ -47,10 +47,8 @@ def train(records: list[AnchorFeatures], baseline: RoomBaseline, trained_at: flo
         params[f"n{node_id}.reliability"] = np.array([separation_reliability(restless_level, still_sessions)])
     if not params:
         return None
-    reliability = {key.split(".")[0][1:]: round(float(value[0]), 3) for key, value in params.items()
-                   if key.endswith(".reliability")}
     return Specialist(KIND, VERSION, trained_at, anchor_set_hash(records), baseline.baseline_id, params=params,
-                      config={"reliability": reliability})
+                      config={"reliability": node_values(params, "reliability")})
 
 
 def separation_reliability(restless_level: float, still_levels: list[float]) -> float:
