@@ -21,8 +21,14 @@ from collections import Counter
 from aiohttp import web
 
 from ..storage import room_dir
-from ..supervision.events import (LabelEventError, append_events, compact_events, parse_events, read_events,
-                                  summarize)
+from ..supervision.events import (
+    LabelEventError,
+    append_events,
+    compact_events,
+    parse_events,
+    read_events,
+    summarize,
+)
 from .registry import RegistryError
 
 LABELS_FILE = "labels.jsonl"

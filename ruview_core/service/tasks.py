@@ -18,8 +18,14 @@ from ..calibration import ANCHOR_NAMES, COUNTDOWN_S, BaselineError, StoredFileEr
 from ..calibration.baseline import DEFAULT_BASELINE_SECONDS, MIN_BASELINE_SECONDS, PROFILE_SECONDS
 from ..rooms import train_room
 from ..specialists import SPECIALIST_KINDS
-from ..supervision.bank_update import (WindowTable, active_version, history, rollback, stored_versions,
-                                      update_room_bank)
+from ..supervision.bank_update import (
+    WindowTable,
+    active_version,
+    history,
+    rollback,
+    stored_versions,
+    update_room_bank,
+)
 from ..supervision.events import read_events
 from .hub import RuViewService
 from .jobs import Job, JobFailed

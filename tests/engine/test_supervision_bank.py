@@ -97,7 +97,7 @@ def test_the_window_table_is_the_runtime_features_every_second():
 
 
 def test_only_the_newest_versions_and_the_active_one_keep_their_files(tmp_path):
-    baseline, records, bank = room(tmp_path)
+    baseline, records, _ = room(tmp_path)
     right = table_of(records, ("empty",), ("sit", "stand_still", "lie_down"))
     wrong = table_of(records, ("sit", "stand_still", "lie_down"), ("empty",))
     assert update_room_bank(tmp_path, baseline, records, right, EMPTY_THEN_PRESENT, CONFIG).kept
