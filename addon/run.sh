@@ -47,21 +47,18 @@ args=(serve --data-dir "${DATA_DIR}" --udp-port "${UDP_PORT}" --port "${API_PORT
       --log-level "$(option 'log_level' 'info')" "${args[@]}")
 
 # Credentials travel in the environment, not on the command line where `ps` would show them.
+use_broker() {  # host port username password
+    export RUVIEW_MQTT_HOST="$1" RUVIEW_MQTT_PORT="$2" RUVIEW_MQTT_USERNAME="$3" RUVIEW_MQTT_PASSWORD="$4"
+}
 if bashio::config.true 'mqtt'; then
     if bashio::config.has_value 'mqtt_host'; then
         bashio::log.info "MQTT: the broker set in the options"
-        RUVIEW_MQTT_HOST="$(option 'mqtt_host')"
-        RUVIEW_MQTT_PORT="$(option 'mqtt_port' '1883')"
-        RUVIEW_MQTT_USERNAME="$(option 'mqtt_username')"
-        RUVIEW_MQTT_PASSWORD="$(option 'mqtt_password')"
-        export RUVIEW_MQTT_HOST RUVIEW_MQTT_PORT RUVIEW_MQTT_USERNAME RUVIEW_MQTT_PASSWORD
+        use_broker "$(option 'mqtt_host')" "$(option 'mqtt_port' '1883')" "$(option 'mqtt_username')" \
+            "$(option 'mqtt_password')"
     elif bashio::services.available 'mqtt'; then
         bashio::log.info "MQTT: the broker the Supervisor provides"
-        RUVIEW_MQTT_HOST="$(bashio::services 'mqtt' 'host')"
-        RUVIEW_MQTT_PORT="$(bashio::services 'mqtt' 'port')"
-        RUVIEW_MQTT_USERNAME="$(bashio::services 'mqtt' 'username')"
-        RUVIEW_MQTT_PASSWORD="$(bashio::services 'mqtt' 'password')"
-        export RUVIEW_MQTT_HOST RUVIEW_MQTT_PORT RUVIEW_MQTT_USERNAME RUVIEW_MQTT_PASSWORD
+        use_broker "$(bashio::services 'mqtt' 'host')" "$(bashio::services 'mqtt' 'port')" \
+            "$(bashio::services 'mqtt' 'username')" "$(bashio::services 'mqtt' 'password')"
     else
         bashio::log.info "MQTT: no broker (install the Mosquitto broker add-on or set mqtt_host); running without"
     fi

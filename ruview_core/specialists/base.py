@@ -53,6 +53,19 @@ class Specialist:
         return sorted({int(key[1:].split(".")[0]) for key in self.params if key.startswith("n")})
 
 
+# Where enrollment gave nothing to test a specialist across sessions with: half trust.
+UNVALIDATED_RELIABILITY = 0.5
+
+
+def node_reliability(specialist: Specialist, node_id: int) -> float:
+    """How far ``node_id``'s reading carried over between enrollment sessions, 0..1 (0: say unknown).
+
+    Banks from before the check have no value: they count as unvalidated.
+    """
+    stored = specialist.node_param(node_id, "reliability")
+    return UNVALIDATED_RELIABILITY if stored is None else float(stored[0])
+
+
 def node_values(params: dict[str, np.ndarray], name: str) -> dict[str, float]:
     """``{node id: value}`` of a one-value-per-node parameter, rounded for a bank's JSON description."""
     suffix = f".{name}"

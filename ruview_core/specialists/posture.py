@@ -29,7 +29,15 @@ from ..calibration.anchors import ANCHORS_BY_NAME
 from ..calibration.baseline import RoomBaseline
 from ..calibration.features import WindowFeatures
 from ..calibration.records import AnchorFeatures, anchor_set_hash
-from .base import Reading, Specialist, node_values, unknown, windows_of
+from .base import (
+    UNVALIDATED_RELIABILITY,
+    Reading,
+    Specialist,
+    node_reliability,
+    node_values,
+    unknown,
+    windows_of,
+)
 
 KIND = "posture"
 VERSION = 2
@@ -37,8 +45,6 @@ POSTURES = ("standing", "sitting", "lying")
 MIN_SPREAD = 0.5  # in units of the empty room's spread: below that, the spread is an artefact of few windows
 # Below this a posture is a guess (far from every enrolled posture, or between two): say unknown.
 MIN_CONFIDENCE = 0.3
-# When no posture was enrolled twice, nothing tells whether postures carry over between sessions.
-UNVALIDATED_RELIABILITY = 0.5
 NOT_CARRIED_OVER = "posture does not carry over between sessions in this room"
 SIGNIFICANCE = 0.05
 
@@ -132,8 +138,7 @@ def predict(specialist: Specialist, features: WindowFeatures) -> Reading:
     scaled = specialist.node_param(features.node_id, "prototypes")
     if scaled is None or scaled.shape[1] != features.amplitude_shift.size:
         return unknown("node not calibrated")
-    stored = specialist.node_param(features.node_id, "reliability")
-    reliability = UNVALIDATED_RELIABILITY if stored is None else float(stored[0])
+    reliability = node_reliability(specialist, features.node_id)
     if reliability <= 0.0:
         return unknown(NOT_CARRIED_OVER)
     prototypes = Prototypes(scaled, specialist.node_param(features.node_id, "spread"),

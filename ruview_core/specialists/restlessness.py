@@ -17,7 +17,15 @@ import numpy as np
 from ..calibration.baseline import RoomBaseline
 from ..calibration.features import WindowFeatures
 from ..calibration.records import AnchorFeatures, anchor_set_hash
-from .base import Reading, Specialist, node_values, unknown, windows_of
+from .base import (
+    UNVALIDATED_RELIABILITY,
+    Reading,
+    Specialist,
+    node_reliability,
+    node_values,
+    unknown,
+    windows_of,
+)
 
 KIND = "restlessness"
 VERSION = 2
@@ -25,7 +33,6 @@ CALM = ("sleep_posture",)
 STILL = ("lie_down", "sit", "stand_still", "breathe_slow", "breathe_normal")
 MIN_SPAN = 0.2
 MIN_SESSION_SPREAD = 0.05  # log units: still sessions closer than this are one level, not a spread
-UNVALIDATED_RELIABILITY = 0.5  # fewer than two still sessions: nothing to compare fidgeting with
 LOOKS_STILL = "fidgeting looks like keeping still in this room"
 
 
@@ -65,8 +72,7 @@ def predict(specialist: Specialist, features: WindowFeatures) -> Reading:
     levels = specialist.node_param(features.node_id, "levels")
     if levels is None:
         return unknown("node not calibrated")
-    stored = specialist.node_param(features.node_id, "reliability")
-    reliability = UNVALIDATED_RELIABILITY if stored is None else float(stored[0])
+    reliability = node_reliability(specialist, features.node_id)
     if reliability <= 0.0:
         return unknown(LOOKS_STILL)
     score = float(np.clip((_level(features.summary()) - levels[0]) / (levels[1] - levels[0]), 0.0, 1.0))
