@@ -22,7 +22,7 @@ from playwright.sync_api import Page
 
 from ruview_core.sim.live import LiveSimulator
 
-from .browser import Confinement, Journal
+from .browser import Confinement, Journal, StepRecord
 from .ha_ui import FlowDialog, HomeAssistantUI, Strings, settle
 from .hass_instance import INTEGRATION, HassInstance
 from .processes import RuViewServe
@@ -54,6 +54,11 @@ class Person:
 
     def do(self, scenario: str) -> None:
         self.simulator.set_scenario(scenario)
+
+    def add_wait(self, step: StepRecord, seconds: float) -> None:
+        """Count ``seconds`` waited on the add-on, against ``step`` and in all."""
+        step.waited_s += seconds
+        self.waited_s += seconds
 
 
 def room_strings(strings: Strings, *keys: str) -> str:
@@ -166,19 +171,22 @@ def _journey(journal: Journal, ui: HomeAssistantUI, flow: FlowDialog, person: Pe
 
     baseline_title = with_room(room_strings(strings, "step", "baseline", "title"))
     baseline_progress = Strings.pattern(room_strings(strings, "progress", "baseline"))
+
+    def capture_baseline(scenario: str, seconds: int, step: StepRecord) -> None:
+        """The person does ``scenario`` while the baseline form captures ``seconds``."""
+        person.do(scenario)
+        flow.fill(room_strings(strings, "step", "baseline", "data", "seconds"), seconds)
+        flow.submit()
+        waited, _ = watch_capture(journal, flow, f"baseline-{scenario}", baseline_progress,
+                                  seconds + PROGRESS_MARGIN_S)
+        person.add_wait(step, waited)
     with journal.step("baseline-form"):
         flow.submit()
         flow.wait_for_form(baseline_title)
         flow.wait_for_text(first_sentence(with_room(room_strings(strings, "step", "baseline", "description"))))
 
     with journal.step("baseline-rejected-walk") as step:
-        person.do("walk")
-        flow.fill(room_strings(strings, "step", "baseline", "data", "seconds"), WALK_BASELINE_SECONDS)
-        flow.submit()
-        waited, _ = watch_capture(journal, flow, "baseline-walk", baseline_progress,
-                                  WALK_BASELINE_SECONDS + PROGRESS_MARGIN_S)
-        step.waited_s = waited
-        person.waited_s += waited
+        capture_baseline("walk", WALK_BASELINE_SECONDS, step)
         shown = flow.wait_for_error(timeout_s=15)
         reason = add_on_reason(room_strings(strings, "error", "capture_rejected"), shown)
         assert len(reason) > 10, f"the rejection gives no reason a person can act on: {shown!r}"
@@ -186,13 +194,7 @@ def _journey(journal: Journal, ui: HomeAssistantUI, flow: FlowDialog, person: Pe
         person.rejections.setdefault("baseline", []).append(reason)
 
     with journal.step("baseline-accepted-empty") as step:
-        person.do("empty")
-        flow.fill(room_strings(strings, "step", "baseline", "data", "seconds"), BASELINE_SECONDS)
-        flow.submit()
-        waited, _ = watch_capture(journal, flow, "baseline-empty", baseline_progress,
-                                  BASELINE_SECONDS + PROGRESS_MARGIN_S)
-        step.waited_s = waited
-        person.waited_s += waited
+        capture_baseline("empty", BASELINE_SECONDS, step)
         flow.wait_for_next_step()
         assert not flow.error_text(), f"the empty room was rejected: {flow.error_text()}"
 
@@ -203,8 +205,7 @@ def _journey(journal: Journal, ui: HomeAssistantUI, flow: FlowDialog, person: Pe
         train_progress = Strings.pattern(with_room(room_strings(strings, "progress", "train")))
         if flow.showing_progress(train_progress):
             journal.shot("training-progress")
-            step.waited_s = flow.wait_while_progress(120, text=train_progress)
-            person.waited_s += step.waited_s
+            person.add_wait(step, flow.wait_while_progress(120, text=train_progress))
         flow.wait_for_text(re.compile(ROOM))
         assert not flow.error_text(), flow.error_text()
 
@@ -255,8 +256,7 @@ def _anchors(journal: Journal, flow: FlowDialog, person: Person, strings: String
                 flow.submit()
                 waited, highest = watch_capture(journal, flow, f"anchor-{anchor}", progress_text,
                                                 ANCHOR_SECONDS[anchor] + PROGRESS_MARGIN_S)
-                step.waited_s += waited
-                person.waited_s += waited
+                person.add_wait(step, waited)
                 assert highest > 0, f"anchor {anchor}: the capture showed no progress"
                 flow.wait_for_next_step()
                 error = flow.error_text()
@@ -363,8 +363,7 @@ def _recalibrate_and_repair(journal: Journal, ui: HomeAssistantUI, person: Perso
         started = time.monotonic()
         page.get_by_role("button", name="Perform action").click()
         ui.wait_for_text(re.compile(r"accepted: true"), timeout_s=BASELINE_SECONDS + PROGRESS_MARGIN_S)
-        step.waited_s = time.monotonic() - started
-        person.waited_s += step.waited_s
+        person.add_wait(step, time.monotonic() - started)
 
     issue_title = with_room(strings.get("issues", "stale_room", "title"))
     with journal.step("stale-repair"):
