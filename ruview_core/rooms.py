@@ -77,12 +77,7 @@ def train_room(enrollment: RoomEnrollment, specialists: Sequence[str] | None = N
     """
     baseline = enrollment.baseline()
     records = enrollment.anchor_records()
-    previous = None
-    if specialists:
-        try:
-            previous = load_room_bank(enrollment)
-        except StoredFileError:
-            previous = None
+    previous = read_room_bank(enrollment)[0] if specialists else None  # a damaged bank is retrained whole
     bank = train_bank(enrollment.room, baseline, records, kinds=specialists or None, previous=previous)
     save_bank(bank, bank_stem(enrollment))
     enrollment.session.append("bank_trained", baseline_id=baseline.baseline_id, specialists=bank.kinds)

@@ -8,11 +8,14 @@ become paths, so no id can climb out of the data directory.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import tempfile
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 ROOM_ID = re.compile(r"^[a-z0-9](?:[a-z0-9_-]{0,62}[a-z0-9])?$")
 
@@ -57,6 +60,20 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
 
 def atomic_write_json(path: str | Path, value: Any) -> None:
     atomic_write_bytes(path, (json.dumps(value, indent=2, sort_keys=True) + "\n").encode())
+
+
+def json_safe(value: Any) -> Any:
+    """A copy with JSON types only: numpy scalars and arrays as Python numbers and lists, NaN and
+    infinities as null (strict JSON readers, Home Assistant's among them, reject them)."""
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | np.ndarray):
+        return [json_safe(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 def append_line(path: str | Path, line: str) -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 DEFAULT_ZONES = 5
+SPREAD = 2.0  # log-deviation difference that puts a person most of the way to one node
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,7 @@ class Zone:
     label: str
 
 
-def coarse_zone(evidence: Mapping[int, float], n_zones: int = DEFAULT_ZONES, spread: float = 2.0) -> Zone:
+def coarse_zone(evidence: Mapping[int, float], n_zones: int = DEFAULT_ZONES, spread: float = SPREAD) -> Zone:
     """Zone from per-node log evidence of a present person (e.g. log deviation from the empty room).
 
     With nodes A (lowest id) and B (highest), ``d = e_A - e_B``: a body nearer A disturbs A's link

@@ -72,7 +72,7 @@ async def post_labels(request: web.Request) -> web.Response:
                                   "message": f"{len(invalid)} of {len(body)} events are invalid; nothing was stored"},
                                  status=400)
     path = labels_path(service.config.data_dir, room)
-    # fsync per line: keep it off the event loop.
+    # A file write and fsync: keep it off the event loop.
     async with request.app[WRITERS].setdefault(room, asyncio.Lock()):
         stored = await asyncio.to_thread(_store, path, events)
     counter = request.app[RECEIVED]

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -26,13 +25,13 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from ..rooms import STATUSES
 from ..specialists.anomaly import VETO
 from ..specialists.posture import POSTURES
-from ..storage import validate_room_id
+from ..storage import json_safe, validate_room_id
 
 _LOGGER = logging.getLogger(__name__)
 
-STATUSES = ("untrained", "enrolling", "training", "ready", "stale")
 ONLINE, OFFLINE = "online", "offline"
 RECONNECT_MIN_S, RECONNECT_MAX_S = 1, 30
 KEEPALIVE_S = 30
@@ -239,7 +238,7 @@ class MqttBridge:
     def publish_state(self, room_id: str, state: dict) -> None:
         """Publish one room state (``RoomState.to_dict()`` plus the service's ``status``); states of
         rooms not given to :meth:`set_room` are dropped."""
-        payload = json.dumps(_plain(state), separators=(",", ":"), allow_nan=False)
+        payload = json.dumps(json_safe(state), separators=(",", ":"), allow_nan=False)
         with self._lock:
             if room_id not in self._rooms:
                 return  # no device for it: a state nobody discovered would only be noise
@@ -326,15 +325,3 @@ class MqttBridge:
                     self._announce_all()
 
 
-def _plain(value: Any) -> Any:
-    """JSON-safe copy: numpy scalars become Python numbers, NaN and infinities become null
-    (Home Assistant would reject the whole payload otherwise)."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if hasattr(value, "item") and not isinstance(value, str | bytes):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value

@@ -9,15 +9,13 @@ that ran to its end "succeeded" even when the room's gate rejected the capture: 
 from __future__ import annotations
 
 import asyncio
-import math
 from typing import Any
-
-import numpy as np
 
 from ..calibration import ANCHOR_NAMES, COUNTDOWN_S, BaselineError, StoredFileError, get_anchor
 from ..calibration.baseline import DEFAULT_BASELINE_SECONDS, MIN_BASELINE_SECONDS, PROFILE_SECONDS
 from ..rooms import train_room
 from ..specialists import SPECIALIST_KINDS
+from ..storage import json_safe
 from ..supervision.bank_update import (
     WindowTable,
     active_version,
@@ -194,20 +192,7 @@ def start_learning(service: RuViewService, room: str, body: dict[str, Any]) -> J
 def _learn(enrollment, path, table: WindowTable) -> dict[str, Any]:
     report = update_room_bank(enrollment.folder, enrollment.baseline(), enrollment.anchor_records(), table,
                               read_events(path))
-    return _plain({**report.to_dict(), "windows": int(table.times.size)})
-
-
-def _plain(value: Any) -> Any:
-    """JSON types only (the report's metrics carry numpy scalars and arrays); NaN and inf as null."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | np.ndarray):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
+    return json_safe({**report.to_dict(), "windows": int(table.times.size)})
 
 
 def bank_versions(service: RuViewService, room: str) -> dict[str, Any]:
@@ -215,7 +200,7 @@ def bank_versions(service: RuViewService, room: str) -> dict[str, Any]:
     service.registry.get(room)
     folder = service.rooms[room].enrollment.folder
     return {"room": room, "active": active_version(folder), "stored": stored_versions(folder),
-            "history": _plain(history(folder))}
+            "history": json_safe(history(folder))}
 
 
 async def rollback_bank(service: RuViewService, room: str, body: dict[str, Any]) -> dict[str, Any]:

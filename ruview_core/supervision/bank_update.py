@@ -274,10 +274,11 @@ def history(folder: str | Path) -> list[dict]:
     return out
 
 
-def active_version(folder: str | Path) -> int | None:
-    """The version the room's bank is (None before the first update snapshot)."""
+def active_version(folder: str | Path, records: list[dict] | None = None) -> int | None:
+    """The version the room's bank is (None before the first update snapshot); ``records``: the
+    history when the caller has read it already."""
     active = None
-    for record in history(folder):
+    for record in history(folder) if records is None else records:
         if record.get("event") == "snapshot" or (record.get("event") == "update" and record.get("kept")):
             active = record["version"]
         elif record.get("event") == "rollback":
@@ -285,8 +286,8 @@ def active_version(folder: str | Path) -> int | None:
     return active
 
 
-def _next_version(folder: Path) -> int:
-    return max((int(r["version"]) for r in history(folder) if r.get("version") is not None), default=0) + 1
+def _next_version(records: list[dict]) -> int:
+    return max((int(r["version"]) for r in records if r.get("version") is not None), default=0) + 1
 
 
 def _record(folder: Path, record: dict) -> None:
@@ -304,16 +305,19 @@ def update_room_bank(folder: str | Path, baseline: RoomBaseline, records: Sequen
     folder = Path(folder)
     bank = load_bank(folder / "bank")
     room = bank.room
+    past = history(folder)  # read once: every record below is appended to it as well
     if bank.baseline_id != baseline.baseline_id:
-        report = UpdateReport(room, None, active_version(folder), False,
+        report = UpdateReport(room, None, active_version(folder, past), False,
                               "the bank belongs to another baseline: re-enroll before updating")
         _record(folder, report.to_dict())
         return report
-    parent = active_version(folder)
+    parent = active_version(folder, past)
     if parent is None:  # the enrolled bank becomes version 1, so that it can be rolled back to
-        parent = _next_version(folder)
+        parent = _next_version(past)
         save_bank(bank, version_stem(folder, parent))
-        _record(folder, {"event": "snapshot", "room": room, "version": parent, "at": time.time()})
+        snapshot = {"event": "snapshot", "room": room, "version": parent, "at": time.time()}
+        _record(folder, snapshot)
+        past.append(snapshot)
     candidate, info = propose_update(bank, records, table, events, config)
     if all("skipped" in info.get(k, {"skipped": 1}) for k in ("presence", "motion")):
         report = UpdateReport(room, None, parent, False, "not enough confident weak labels", info)
@@ -337,7 +341,7 @@ def update_room_bank(folder: str | Path, baseline: RoomBaseline, records: Sequen
             kept[kind] = candidate.specialists[kind]
     final = SpecialistBank(bank.room, bank.baseline_id, kept)
     info.update({"anchors_before": before, "anchors_after": anchor_scores(final, records), "refused": refused})
-    version = _next_version(folder)
+    version = _next_version(past)
     changed = [k for k in ("presence", "motion") if k not in refused and "skipped" not in info.get(k, {"skipped": 1})]
     # A refused candidate is stored too (to inspect it); a kept one as the bank it becomes.
     save_bank(final if changed else candidate, version_stem(folder, version))
@@ -350,7 +354,7 @@ def update_room_bank(folder: str | Path, baseline: RoomBaseline, records: Sequen
         report = UpdateReport(room, version, parent, True,
                               why + (f" (refused: {', '.join(refused)})" if refused else ""), info)
     _record(folder, report.to_dict())
-    prune_versions(folder)
+    prune_versions(folder, active=version if changed else parent)
     return report
 
 
@@ -360,12 +364,12 @@ def stored_versions(folder: str | Path) -> list[int]:
     return sorted(found)
 
 
-def prune_versions(folder: str | Path, keep: int = KEEP_VERSIONS) -> list[int]:
+def prune_versions(folder: str | Path, keep: int = KEEP_VERSIONS, *, active: int | None = None) -> list[int]:
     """Delete the files of all but the newest ``keep`` versions and the active one; returns
     the versions removed (recorded in the history, which keeps every record)."""
     folder = Path(folder)
     stored = stored_versions(folder)
-    spared = set(stored[-keep:]) | {active_version(folder)}
+    spared = set(stored[-keep:]) | {active_version(folder) if active is None else active}
     removed = [v for v in stored if v not in spared]
     for version in removed:
         stem = version_stem(folder, version)

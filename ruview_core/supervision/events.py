@@ -131,12 +131,13 @@ def event_line(event: LabelEvent) -> str:
 
 
 def append_events(path: str | Path, events: Iterable[LabelEvent]) -> int:
-    """Append events to a JSONL file durably, one line each; returns how many."""
-    count = 0
-    for event in events:
-        append_line(path, event_line(event))
-        count += 1
-    return count
+    """Append events to a JSONL file durably, one line each, in one write and fsync; returns how many.
+
+    A crash can still only tear the last line, which :func:`read_events` skips."""
+    lines = [event_line(event) for event in events]
+    if lines:
+        append_line(path, "\n".join(lines))
+    return len(lines)
 
 
 def compact_events(path: str | Path, max_bytes: int, keep_seconds: float) -> int:

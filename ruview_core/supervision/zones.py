@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from ..runtime.zone import DEFAULT_ZONES, Zone, coarse_zone  # noqa: F401  (part of this module's API)
+from ..runtime.zone import DEFAULT_ZONES, SPREAD, Zone, coarse_zone  # noqa: F401  (part of this module's API)
 from ..storage import atomic_write_json
 
 KEYPOINTS_5 = ("head", "left_hand", "right_hand", "left_foot", "right_foot")
@@ -67,7 +67,7 @@ def pose_decoder(n_zones: int = DEFAULT_ZONES, nodes: tuple[int, ...] = (), stat
     """The ``pose-decoder.json`` document: the proxy's rules and constants, and what it is not."""
     return {
         "format": "ruview-pose-proxy", "format_version": 1, "kind": "estimate", "disclaimer": DISCLAIMER,
-        "requires_nodes": 2, "nodes": list(nodes), "zones": {"grid": [n_zones, 1], "spread": 2.0,
+        "requires_nodes": 2, "nodes": list(nodes), "zones": {"grid": [n_zones, 1], "spread": SPREAD,
                                                             "input": "per-node log deviation from the empty room"},
         "keypoints_5": {"names": list(KEYPOINTS_5),
                         "head": "zone centre between the two nodes at standing head height (1.6 m)",
