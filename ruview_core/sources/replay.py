@@ -12,12 +12,13 @@ from typing import Any
 from ..frames import Packet
 from ..wire.esp_csv import read_csv
 from ..wire.jsonl import read_jsonl
+from ..wire.textfile import recording_stem
 from .stats import IngestStats
 
 
 def read_recording(path: Path, malformed: Counter[str]) -> Iterator[Packet]:
     """Packets of a .csi.jsonl or ESP-IDF .csv file; bad lines are counted in ``malformed``."""
-    if path.name.lower().endswith(".csv"):
+    if recording_stem(path).endswith(".csv"):
         return read_csv(path, malformed)
     return read_jsonl(path, malformed)
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
+from ..wire.textfile import recording_stem
+
 DEFAULT_UDP_HOST = "0.0.0.0"
 DEFAULT_UDP_PORT = 5005
 RECORDING_SUFFIXES = (".jsonl", ".csv")
@@ -77,7 +79,7 @@ def _sim(text: str) -> SourceSpec:
 
 def _file(text: str) -> SourceSpec:
     path = Path(text)
-    if not path.name.lower().endswith(RECORDING_SUFFIXES):
+    if not recording_stem(path).endswith(RECORDING_SUFFIXES):
         raise SourceError(
             f"{text}: not a source; use udp://HOST:PORT, sim://SCENARIO or a .csi.jsonl / .csv recording"
         )

@@ -22,6 +22,7 @@ import numpy as np
 from ..frames import FLAG_40MHZ, FLAG_STBC, MAX_SUBCARRIERS, CsiFrame, freq_from_channel
 from .adr018 import csi_to_iq, iq_to_csi
 from .errors import BadFieldError, ParseError, TruncatedError
+from .textfile import open_recording
 
 MARKER = "CSI_DATA"
 
@@ -166,7 +167,7 @@ def iter_csv(lines: Iterable[str], stats: Counter[str] | None = None, node_id: i
 
 
 def read_csv(path: str | Path, stats: Counter[str] | None = None, node_id: int | None = None) -> Iterator[CsiFrame]:
-    with open(path, encoding="utf-8", errors="replace") as handle:
+    with open_recording(path) as handle:
         yield from iter_csv(handle, stats, node_id)
 
 
@@ -186,7 +187,7 @@ def read_csv_arrays(path: str | Path) -> tuple[dict[str, np.ndarray], np.ndarray
     """
     heads: list[str] = []
     bodies: list[str] = []
-    with open(path, encoding="utf-8", errors="replace") as handle:
+    with open_recording(path) as handle:
         for line in handle:
             open_at = line.find("[")
             close_at = line.find("]", open_at + 1)

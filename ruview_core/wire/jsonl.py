@@ -25,6 +25,7 @@ import numpy as np
 from ..frames import CsiFrame, FeaturePacket, OpaquePacket, Packet, VitalsPacket
 from .adr018 import CSI_HEADER_SIZE, MAGIC_CSI, MAGIC_FEATURES, MAGIC_VITALS, check_dimensions, csi_to_iq, iq_to_csi
 from .errors import BadFieldError, ParseError
+from .textfile import open_recording
 
 
 def _number(record: dict[str, Any], key: str, default: float | None = None) -> float:
@@ -174,7 +175,7 @@ def iter_jsonl(lines: Iterable[str], stats: Counter[str] | None = None) -> Itera
 
 def read_jsonl(path: str | Path, stats: Counter[str] | None = None) -> Iterator[Packet]:
     """Packets of a ``.csi.jsonl`` file in file order. Without ``stats`` a bad line raises."""
-    with open(path, encoding="utf-8", errors="replace") as handle:
+    with open_recording(path) as handle:
         yield from iter_jsonl(handle, stats)
 
 
