@@ -1,7 +1,7 @@
 """Which CSI feature recovers the simulator's breathing rate best?
 
 For each SNR, scenario and seed, simulates a node with two antennas, cleans the last
-``--window`` seconds into a uniform window (``ruview_core.analysis.window``), and runs the
+``--window`` seconds into a uniform window (``ruview_core.node.window``), and runs the
 breathing estimator with every feature and combiner. Prints per feature/combiner:
 
 - ``mae``: mean absolute error of the best peak (``raw_bpm``) against the true mean rate,
@@ -27,7 +27,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ruview_core.analysis.window import prepare_window, stack_frames  # noqa: E402
+from ruview_core.node.window import prepare_window, stack_frames  # noqa: E402
 from ruview_core.sim import SimConfig, simulate  # noqa: E402
 from ruview_core.vitals import FEATURES, estimate_breathing, estimate_heart_rate  # noqa: E402
 from ruview_core.vitals.periodicity import COMBINERS  # noqa: E402

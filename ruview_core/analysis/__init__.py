@@ -1,13 +1,11 @@
-"""Stateless per-node analysis: CsiFrames in, per-hop motion / presence / vital-sign records out."""
+"""``ruview analyze``: per-node rows from the node pipeline (:mod:`ruview_core.node`)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
 from ..frames import CsiFrame
-from .baseline import Baseline, fit_baseline
 from .node import RECORD_KEYS, NodeAnalyzer
-from .window import CsiWindow, frame_csi, prepare_window, sanitize_frames, stack_frames
 
 
 class NodeAnalyzers:
@@ -41,16 +39,4 @@ def analyze_frames(
     return records
 
 
-__all__ = [
-    "RECORD_KEYS",
-    "Baseline",
-    "CsiWindow",
-    "NodeAnalyzer",
-    "NodeAnalyzers",
-    "analyze_frames",
-    "fit_baseline",
-    "frame_csi",
-    "prepare_window",
-    "sanitize_frames",
-    "stack_frames",
-]
+__all__ = ["RECORD_KEYS", "NodeAnalyzer", "NodeAnalyzers", "analyze_frames"]

@@ -17,10 +17,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..dsp.motion import motion_energy, motion_index
+from ..dsp.motion import motion_energy
 from ..dsp.subcarriers import signed_subcarrier_index, usable_subcarriers
 from ..frames import CsiFrame
-from .cleaning import clean, group_by_node, raw_arrays
+from ..node.cleaning import clean, dominant_kind, group_by_node, packet_rate, raw_arrays
+from ..node.motion import BASELINE_FACTOR, UNTRUSTED_SECONDS, quiet_level, turbulence, windowed_variance
 
 MIN_BASELINE_SECONDS = 10.0
 SPAN_TOLERANCE_S = 0.5
@@ -28,12 +29,11 @@ DEFAULT_BASELINE_SECONDS = 30.0
 MIN_FRAMES_PER_SECOND = 5.0
 # Window lengths shared by the baseline's own floors and the runtime features.
 PROFILE_SECONDS = 10.0
-MOTION_SECONDS = 8.0
-MOTION_BLOCK_SECONDS = 0.5
 ACTIVITY_SECONDS = 2.0
 N_EIGENMODES = 3
-# motion_index is scale-free: about 1 for a still scene, several while someone walks.
-BASELINE_MOTION_LIMIT = 1.6
+# An empty room moves now and then (a curtain, a pet passing the door); a capture with more than
+# this share of its motion windows above the motion threshold had someone moving in it.
+BASELINE_MOVING_SHARE = 0.1
 
 
 class BaselineError(ValueError):
@@ -55,12 +55,14 @@ class NodeBaseline:
     scale: np.ndarray  # [S] expected spread of a PROFILE_SECONDS window mean in an empty room
     amp_scale: np.ndarray  # [S] the same for the amplitude profile
     eigenmodes: np.ndarray  # [k, 2S] orthonormal directions of the empty room's own wandering
-    motion_floor: float  # largest motion_index of the empty room's windows
+    motion_level: float  # median turbulence variance of the empty room's motion windows (node.motion)
+    motion_floor: float  # largest motion statistic of its windows, over motion_level
     activity_floor: float  # median motion energy of its ACTIVITY_SECONDS windows
     deviation_floor: float  # largest deviation of its own PROFILE_SECONDS windows
     residual_floor: float  # the same outside the eigenmodes
     n_frames: int
     seconds: float
+    bandwidth_mhz: int = 20  # the channel width of the frames it was fitted on (node.cleaning.frame_kind)
 
     @property
     def frequency_index(self) -> np.ndarray:
@@ -147,7 +149,10 @@ def capture_baseline(
 
 
 def fit_node_baseline(node_id: int, frames: list[CsiFrame], min_seconds: float = MIN_BASELINE_SECONDS) -> NodeBaseline:
-    times, csi, dropped = raw_arrays(frames)
+    kind = dominant_kind(frames)
+    times, csi, dropped = raw_arrays(frames, *kind) if kind else (np.zeros(0), np.zeros((0, 1, 0)), len(frames))
+    order = np.argsort(times, kind="stable")  # UDP may deliver a frame or two out of order
+    times, csi = times[order], csi[order]
     span = float(times[-1] - times[0]) if times.size > 1 else 0.0
     if span < min_seconds - SPAN_TOLERANCE_S:  # first to last frame falls short of the clip by about a frame
         raise BaselineError(f"node {node_id}: only {span:.1f} s of empty room; capture at least {min_seconds:.0f} s")
@@ -157,19 +162,20 @@ def fit_node_baseline(node_id: int, frames: list[CsiFrame], min_seconds: float =
     usable = usable_subcarriers(np.abs(csi[:, 0, :]))
     if usable.sum() < 8:
         raise BaselineError(f"node {node_id}: almost no subcarrier carries signal; is the sensor connected to the router?")
-    step = float(np.median(np.diff(times)))
-    rate = float(np.clip(np.round(1.0 / step), 5.0, 100.0)) if step > 0 else 20.0
+    rate = packet_rate(times)
     cleaned = clean(times, csi, usable, signed_subcarrier_index(usable.size)[usable], dropped)
     t, z = cleaned.times - cleaned.times[0], cleaned.csi[:, 0, :]
 
-    motion_n = int(MOTION_SECONDS * rate)
-    block = max(int(round(MOTION_BLOCK_SECONDS * rate)), 2)
-    motion = [motion_index(np.concatenate([w.real, w.imag], axis=1), block)
-              for w in _windows(z, t, MOTION_SECONDS, min_frames=motion_n // 2)]
-    moved = [i for i, m in enumerate(motion) if m > BASELINE_MOTION_LIMIT]
-    if moved:
-        raise BaselineError(f"node {node_id}: something moved during the capture (around {moved[0]}-"
-                            f"{moved[-1] + MOTION_SECONDS:.0f} s): leave the room, close the door and start again")
+    ends = np.arange(min(UNTRUSTED_SECONDS, t[-1] / 2) + 1.0, t[-1] + 1e-9, 1.0)
+    statistics = windowed_variance(t, turbulence(np.abs(z)), ends)
+    level = quiet_level(statistics)
+    if not level > 0:
+        raise BaselineError(f"node {node_id}: the signal does not change at all; is the sensor sending real CSI?")
+    motion = statistics[np.isfinite(statistics)] / level
+    moved = ends[np.isfinite(statistics)][motion > BASELINE_FACTOR]
+    if moved.size > BASELINE_MOVING_SHARE * motion.size:
+        raise BaselineError(f"node {node_id}: something moved during the capture (around {moved[0] - 1:.0f}-"
+                            f"{moved[-1]:.0f} s): leave the room, close the door and start again")
 
     amp = np.abs(z)
     mean = z.mean(axis=0)
@@ -194,13 +200,13 @@ def fit_node_baseline(node_id: int, frames: list[CsiFrame], min_seconds: float =
     k = min(N_EIGENMODES, max(v.shape[0] - 1, 0))
     eigenmodes = np.linalg.svd(v, full_matrices=False)[2][:k] if k else np.zeros((0, v.shape[1]))
     provisional = NodeBaseline(node_id, rate, usable, amp_mean, amp_var, np.angle(resultant), 1 - np.abs(resultant),
-                               mean, scale, amp_scale, eigenmodes, 0.0, 0.0, 0.0, 0.0, int(t.size), float(t[-1]))
+                               mean, scale, amp_scale, eigenmodes, level, 0.0, 0.0, 0.0, 0.0, int(t.size), float(t[-1]))
     own = np.array([provisional.deviation(m) for m in window_means])
     activity = [motion_energy(np.abs(w)) for w in _windows(z, t, ACTIVITY_SECONDS, min_frames=int(rate))]
     return NodeBaseline(
         node_id, rate, usable, amp_mean, amp_var, np.angle(resultant), 1 - np.abs(resultant), mean, scale,
-        amp_scale, eigenmodes, float(max(motion, default=1.0)), float(np.median(activity)) if activity else 0.0,
-        float(own[:, 0].max()), float(own[:, 1].max()), int(t.size), float(t[-1]),
+        amp_scale, eigenmodes, level, float(max(motion, default=1.0)), float(np.median(activity)) if activity else 0.0,
+        float(own[:, 0].max()), float(own[:, 1].max()), int(t.size), float(t[-1]), kind[1],
     )
 
 
@@ -216,7 +222,7 @@ def _windows(z: np.ndarray, t: np.ndarray, seconds: float, min_frames: int, hop:
 
 # -- storage ---------------------------------------------------------------------------------
 
-_SCALARS = ("node_id", "rate_hz", "motion_floor", "activity_floor", "deviation_floor", "residual_floor",
+_SCALARS = ("node_id", "rate_hz", "motion_level", "motion_floor", "bandwidth_mhz", "activity_floor", "deviation_floor", "residual_floor",
             "n_frames", "seconds")
 
 
@@ -254,10 +260,11 @@ def load_baseline(stem) -> RoomBaseline:
                 node_id=node_id, rate_hz=float(scalars["rate_hz"]), usable=usable, amp_mean=get("amp_mean"),
                 amp_var=get("amp_var"), phase_mean=get("phase_mean"), phase_dispersion=get("phase_dispersion"),
                 mean=get("mean.real") + 1j * get("mean.imag"), scale=get("scale"), amp_scale=get("amp_scale"),
-                eigenmodes=get("eigenmodes", (-1, 2 * s)), motion_floor=float(scalars["motion_floor"]),
+                eigenmodes=get("eigenmodes", (-1, 2 * s)), motion_level=_motion_level(scalars, stem),
+                motion_floor=float(scalars["motion_floor"]),
                 activity_floor=float(scalars["activity_floor"]), deviation_floor=float(scalars["deviation_floor"]),
                 residual_floor=float(scalars["residual_floor"]), n_frames=int(scalars["n_frames"]),
-                seconds=float(scalars["seconds"]),
+                seconds=float(scalars["seconds"]), bandwidth_mhz=int(scalars.get("bandwidth_mhz", 20)),
             )
         baseline = RoomBaseline(str(meta["baseline_id"]), float(meta["created_at"]), nodes, str(meta["content_hash"]))
     except (KeyError, TypeError, ValueError) as error:
@@ -267,3 +274,13 @@ def load_baseline(stem) -> RoomBaseline:
     if content_hash(nodes) != baseline.content_hash:
         raise StoredFileError(f"baseline {stem} does not match its content hash; capture a new one")
     return baseline
+
+
+def _motion_level(scalars: dict, stem) -> float:
+    """The stored quiet motion level; a baseline from before it existed cannot judge motion."""
+    from .persist import StoredFileError
+
+    if "motion_level" not in scalars:
+        raise StoredFileError(f"baseline {stem} was recorded by an older RuView that measured motion differently: "
+                              "record the empty room again (re-calibrate) and re-enroll the room")
+    return float(scalars["motion_level"])

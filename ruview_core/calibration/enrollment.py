@@ -19,7 +19,7 @@ from ..frames import CsiFrame
 from ..storage import room_dir, validate_room_id
 from .anchors import ANCHOR_NAMES, COUNTDOWN_S, Anchor, get_anchor
 from .baseline import DEFAULT_BASELINE_SECONDS, MIN_BASELINE_SECONDS, BaselineError, RoomBaseline, capture_baseline, load_baseline, save_baseline
-from .cleaning import clean, group_by_node, raw_arrays
+from ..node.cleaning import clean, group_by_node, raw_arrays
 from .persist import StoredFileError, read_artifact, write_artifact
 from .quality import GateResult, check_anchor
 from .records import AnchorFeatures, anchor_arrays, extract_anchor_features, records_from_arrays
@@ -152,7 +152,7 @@ class RoomEnrollment:
         records, counts, saturated = [], {}, {}
         by_node = group_by_node(frames)
         for node_id, node in baseline.nodes.items():
-            times, csi, dropped = raw_arrays(by_node.get(node_id, []), node.usable.size)
+            times, csi, dropped = raw_arrays(by_node.get(node_id, []), node.usable.size, node.bandwidth_mhz)
             cleaned = clean(times, csi, node.usable, node.frequency_index, dropped)
             counts[node_id], saturated[node_id] = len(cleaned), cleaned.saturated
             records.append(extract_anchor_features(spec.name, node, baseline.baseline_id, cleaned.times, cleaned.csi,

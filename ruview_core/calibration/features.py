@@ -10,8 +10,10 @@ numbers mean the same in every room:
 - ``residual``: the same shift outside the room's field eigenmodes, i.e. not explained by the
   ways the empty room itself drifts (a curtain, temperature).
 - ``amplitude_shift``: the per-subcarrier amplitude-profile shift (posture prototypes).
-- ``motion``: scale-free slow-over-fast variance (about 1 when still), and ``activity``: the
-  frame-to-frame change over the empty room's floor (restlessness).
+- ``motion``: the moving variance of the amplitude profile's turbulence over the last
+  ``MOTION_WINDOW_SECONDS`` (:mod:`ruview_core.node.motion`) over the empty room's quiet level
+  (about 1 when still), and ``activity``: the frame-to-frame change over the empty room's floor
+  (restlessness).
 - ``liveness``: the window's amplitude variance over the empty room's. A body breathes and sways,
   a moved wardrobe does not: this tells drift from a person in an unexpected place.
 - ``breathing`` / ``heart``: :mod:`ruview_core.vitals` estimates over a longer window, which the
@@ -29,7 +31,8 @@ import numpy as np
 
 from ..dsp.resample import resample_uniform
 from ..vitals import VitalSignEstimate, estimate_breathing, estimate_heart_rate
-from .baseline import ACTIVITY_SECONDS, MOTION_BLOCK_SECONDS, MOTION_SECONDS, PROFILE_SECONDS, NodeBaseline
+from ..node.motion import MIN_WINDOW_FRAMES, MOTION_WINDOW_SECONDS
+from .baseline import ACTIVITY_SECONDS, PROFILE_SECONDS, NodeBaseline
 
 SUMMARY_NAMES = ("log_deviation", "log_residual", "log_motion", "log_activity", "shift_rms", "log_liveness")
 BREATHING_SECONDS = 60.0
@@ -76,26 +79,26 @@ class WindowSums:
     Each frame adds its complex profile, amplitude, squared amplitude and its change from the
     previous frame to running totals, so a window's means, variances, block means and
     frame-to-frame variances are differences of two stored rows instead of passes over its
-    frames. The arithmetic is that of :func:`ruview_core.dsp.motion.motion_index` and
-    :func:`~ruview_core.dsp.motion.motion_energy` on the window (blocks start at the window's
-    first frame, differences stay inside it), so the runtime, enrollment and a clip give the
-    same numbers up to rounding. Rows older than ``seconds`` are dropped (and the totals rebased,
+    frames. The arithmetic is that of :func:`ruview_core.node.motion.windowed_variance` of the
+    turbulence and :func:`~ruview_core.dsp.motion.motion_energy` on the window (differences stay
+    inside it), so the runtime, enrollment and a clip give the same numbers up to rounding. Rows older than ``seconds`` are dropped (and the totals rebased,
     so they never grow large enough to lose precision); times are assumed to arrive in order.
     """
 
-    def __init__(self, n_subcarriers: int, seconds: float = max(PROFILE_SECONDS, MOTION_SECONDS, ACTIVITY_SECONDS),
+    def __init__(self, n_subcarriers: int, seconds: float = max(PROFILE_SECONDS, MOTION_WINDOW_SECONDS, ACTIVITY_SECONDS),
                  rate_hz: float = 20.0) -> None:
         s = int(n_subcarriers)
         self.seconds = float(seconds)
-        # Columns of a row: z.real, z.imag, |z|, |z|^2, dz.real, dz.imag, d|z|, d|z|^2 ([S] each), then ||dz||^2.
+        # Columns of a row: z.real, z.imag, |z|, |z|^2, dz.real, dz.imag, d|z|, d|z|^2 ([S] each), then
+        # ||dz||^2, the turbulence and its square.
         self._z, self._amp, self._amp2 = slice(0, 2 * s), slice(2 * s, 3 * s), slice(3 * s, 4 * s)
         self._dz, self._damp, self._damp2 = slice(4 * s, 6 * s), slice(6 * s, 7 * s), slice(7 * s, 8 * s)
-        self._width = 8 * s + 1
+        self._step, self._turbulence = 8 * s, slice(8 * s + 1, 8 * s + 3)
+        self._width = 8 * s + 3
         self._keep = max(int(math.ceil(self.seconds * max(rate_hz, 1.0) * 1.2)) + 8, 16)
         rows = self._rows(self._keep)
         self._times = np.zeros(rows)
         self._totals = np.zeros((rows + 1, self._width))  # row j: sum of frames before j
-        self._row = np.zeros(self._width)
         self._last: np.ndarray | None = None
         self._last_amp: np.ndarray | None = None
         self.n = 0
@@ -110,48 +113,47 @@ class WindowSums:
     @classmethod
     def of_clip(cls, times: np.ndarray, z: np.ndarray) -> WindowSums:
         """The sums of a whole clip of cleaned antenna-0 frames ``z`` ``[N, S]`` at once."""
-        n = z.shape[0]
         sums = cls(z.shape[1])
-        sums.seconds, sums._keep = math.inf, max((n + 1) // 2, 8)
-        amp = np.abs(z)
-        dz = np.diff(z, axis=0, prepend=z[:1])
-        damp = np.diff(amp, axis=0, prepend=amp[:1])
-        rows = np.concatenate([z.real, z.imag, amp, amp * amp, dz.real, dz.imag, damp, damp * damp,
-                               (dz.real ** 2 + dz.imag ** 2).sum(axis=1, keepdims=True)], axis=1)
-        sums._times = np.zeros(2 * sums._keep)
-        sums._times[:n] = times
-        sums._totals = np.zeros((2 * sums._keep + 1, sums._width))
-        np.cumsum(rows, axis=0, out=sums._totals[1:n + 1])
-        sums.n = n
-        if n:
-            sums._last, sums._last_amp = z[-1], amp[-1]
+        sums.seconds = math.inf
+        sums.extend(times, z)
         return sums
+
+    def _block_rows(self, z: np.ndarray) -> np.ndarray:
+        """The rows of a block of frames ``[K, S]`` that follow the last frame added."""
+        amp = np.abs(z)
+        previous = z[:1] if self._last is None else self._last[np.newaxis]
+        previous_amp = amp[:1] if self._last_amp is None else self._last_amp[np.newaxis]
+        dz = np.diff(z, axis=0, prepend=previous)
+        damp = np.diff(amp, axis=0, prepend=previous_amp)
+        turbulence = amp.std(axis=1, keepdims=True)
+        self._last, self._last_amp = z[-1].copy(), amp[-1].copy()
+        return np.concatenate([z.real, z.imag, amp, amp * amp, dz.real, dz.imag, damp, damp * damp,
+                               (dz.real ** 2 + dz.imag ** 2).sum(axis=1, keepdims=True),
+                               turbulence, turbulence * turbulence], axis=1)
+
+    def extend(self, times: np.ndarray, z: np.ndarray) -> None:
+        """Add a block of cleaned antenna-0 frames ``z`` ``[K, S]`` at times ``[K]`` (in order)."""
+        times = np.asarray(times, dtype=np.float64)
+        k = times.size
+        if k == 0:
+            return
+        rows = self._block_rows(np.asarray(z))
+        while self.n + k > self._times.size:
+            self._compact(float(times[-1]), room=k)
+        self._times[self.n:self.n + k] = times
+        np.cumsum(rows, axis=0, out=self._totals[self.n + 1:self.n + k + 1])
+        self._totals[self.n + 1:self.n + k + 1] += self._totals[self.n]
+        self.n += k
 
     def append(self, t: float, z: np.ndarray) -> None:
         """Add one cleaned antenna-0 frame ``[S]`` at time ``t``."""
-        if self.n == self._times.size:
-            self._compact(t)
-        row, s = self._row, z.size
-        amp = np.abs(z)
-        row[:s], row[s:2 * s] = z.real, z.imag
-        row[self._amp] = amp
-        np.multiply(amp, amp, out=row[self._amp2])
-        if self._last is None:
-            row[self._dz.start:] = 0.0
-        else:
-            dz = z - self._last
-            row[4 * s:5 * s], row[5 * s:6 * s] = dz.real, dz.imag
-            damp = np.subtract(amp, self._last_amp, out=row[self._damp])
-            np.multiply(damp, damp, out=row[self._damp2])
-            row[-1] = row[self._dz] @ row[self._dz]
-        self._last, self._last_amp = z, amp
-        self._times[self.n] = t
-        np.add(self._totals[self.n], row, out=self._totals[self.n + 1])
-        self.n += 1
+        self.extend(np.array([t]), np.asarray(z)[np.newaxis])
 
-    def _compact(self, t: float) -> None:
-        """Move the newest ``keep`` frames to the front, rebased; grow if they do not span ``seconds``."""
-        if t - self._times[self.n - self._keep] <= self.seconds:
+    def _compact(self, t: float, room: int = 1) -> None:
+        """Move the newest ``keep`` frames to the front, rebased; grow if they do not span ``seconds``
+        or if ``room`` more frames would not fit after them."""
+        if self.n < self._keep or t - self._times[self.n - self._keep] <= self.seconds \
+                or self._keep + room > self._times.size:
             self._keep *= 2
             extra = self._rows(self._keep) - self._times.size
             self._times = np.concatenate([self._times, np.zeros(extra)])
@@ -182,24 +184,26 @@ class WindowSums:
         rate = baseline.rate_hz
         return WindowFeatures(
             baseline.node_id, t, end - span, min(n / (PROFILE_SECONDS * rate), 1.0) if rate else 0.0, float(dropped),
-            float(saturation), float(deviation), float(residual), self._motion(moving, end, rate),
+            float(saturation), float(deviation), float(residual), self._motion(moving, end) / baseline.motion_level,
             self._activity(recent, end, baseline), baseline.amplitude_shift(amp_mean), max(liveness, 0.0),
             breathing or _EMPTY_VITAL, heart or _EMPTY_VITAL,
         )
 
-    def _motion(self, start: int, end: int, rate: float) -> float:
-        """``motion_index`` of ``[real, imag]`` over frames ``start:end`` (1 when too short)."""
-        count, block = end - start, max(int(round(MOTION_BLOCK_SECONDS * rate)), 2)
-        if count < 2 * block:
-            return 1.0
-        corners = self._totals[start:start + (count // block) * block + 1:block, self._z]
-        blocks = corners[1:] - corners[:-1]  # block sums; the block size cancels in slow / noise
-        k = blocks.shape[0]
-        slow = (float(np.vdot(blocks, blocks)) - float(np.vdot(column := blocks.sum(axis=0), column)) / k) / k
-        steps = self._totals[end] - self._totals[start + 1]  # the count - 1 changes inside the window
-        step_sum = steps[self._dz]
-        noise = (steps[-1] - float(step_sum @ step_sum) / (count - 1)) / (count - 1) / 2.0 * block
-        return max(slow, 0.0) / noise if noise > 0 else 0.0
+    def motion_statistic(self, t: float) -> float:
+        """The turbulence's variance over the motion window ending at ``t`` (NaN if under 3 frames)."""
+        end = int(np.searchsorted(self._times[:self.n], t, side="right"))
+        start = int(np.searchsorted(self._times[:self.n], t - MOTION_WINDOW_SECONDS, side="right"))
+        return self._motion(start, end)
+
+    def _motion(self, start: int, end: int) -> float:
+        """:func:`ruview_core.node.motion.windowed_variance` of the turbulence over frames ``start:end``,
+        the window widened back to ``MIN_WINDOW_FRAMES`` frames at low packet rates."""
+        start = max(min(start, end - MIN_WINDOW_FRAMES), 0)
+        count = end - start
+        if count < 3:
+            return float("nan")
+        first, second = (self._totals[end, self._turbulence] - self._totals[start, self._turbulence]) / count
+        return max(float(second - first * first), 0.0)
 
     def _activity(self, start: int, end: int, baseline: NodeBaseline) -> float:
         """``motion_energy`` of the amplitude over frames ``start:end``, over the empty room's."""
@@ -214,7 +218,8 @@ class WindowSums:
 
 
 # How far back each window reaches, in the order WindowSums.features unpacks them.
-_WINDOW_AGES = np.array([max(MOTION_SECONDS, PROFILE_SECONDS), PROFILE_SECONDS, MOTION_SECONDS, ACTIVITY_SECONDS, 0.0])
+_WINDOW_AGES = np.array([max(MOTION_WINDOW_SECONDS, PROFILE_SECONDS), PROFILE_SECONDS, MOTION_WINDOW_SECONDS,
+                         ACTIVITY_SECONDS, 0.0])
 
 
 def _median(values: np.ndarray) -> float:
@@ -239,7 +244,7 @@ def window_features(
 ) -> WindowFeatures | None:
     """Features of cleaned ``[N, antennas, S]`` frames ending at ``t`` (None if too few frames).
 
-    Uses the last ``PROFILE_SECONDS`` for the profile shift, ``MOTION_SECONDS`` for motion and
+    Uses the last ``PROFILE_SECONDS`` for the profile shift, ``MOTION_WINDOW_SECONDS`` for motion and
     ``ACTIVITY_SECONDS`` for activity; pass at least the longest of them.
     """
     if times.size < 8:
@@ -249,27 +254,28 @@ def window_features(
                                                             breathing=breathing, heart=heart)
 
 
-def vitals_window(baseline: NodeBaseline, times: np.ndarray, csi: np.ndarray, seconds: float = BREATHING_SECONDS,
+def vitals_window(rate_hz: float, times: np.ndarray, csi: np.ndarray, seconds: float = BREATHING_SECONDS,
                   max_gap: float = 0.5) -> np.ndarray | None:
-    """The last ``seconds`` of cleaned CSI on a uniform grid, cut after its last gap (None if short)."""
+    """The last ``seconds`` of cleaned CSI on a uniform ``rate_hz`` grid, cut after its last gap (None if short)."""
     keep = times > times[-1] - seconds if times.size else np.zeros(0, bool)
-    if keep.sum() < MIN_VITALS_SECONDS * baseline.rate_hz * 0.8:
+    if keep.sum() < MIN_VITALS_SECONDS * rate_hz * 0.8:
         return None
-    series = resample_uniform(times[keep], csi[keep], baseline.rate_hz, max_gap=max_gap)
+    series = resample_uniform(times[keep], csi[keep], rate_hz, max_gap=max_gap)
     gaps = np.flatnonzero(~series.valid)
     values = series.values[int(gaps[-1]) + 1 if gaps.size else 0:]
-    if values.shape[0] < MIN_VITALS_SECONDS * baseline.rate_hz:
+    if values.shape[0] < MIN_VITALS_SECONDS * rate_hz:
         return None
     return values
 
 
-def estimate_vitals(baseline: NodeBaseline, window: np.ndarray | None, breathing_feature: str | None = None,
+def estimate_vitals(rate_hz: float, frequency_index: np.ndarray | None, window: np.ndarray | None,
+                    breathing_feature: str | None = None,
                     heart_feature: str | None = None) -> tuple[VitalSignEstimate, VitalSignEstimate]:
     """Breathing over the whole uniform ``window``, heart rate over its last ``HEART_SECONDS``."""
     if window is None:
         return _EMPTY_VITAL, _EMPTY_VITAL
-    f = baseline.frequency_index
-    rate = baseline.rate_hz
+    f = frequency_index
+    rate = rate_hz
     breathing_feature = None if breathing_feature == "default" else breathing_feature
     heart_feature = None if heart_feature == "default" else heart_feature
     breathing = estimate_breathing(window, rate, feature=breathing_feature, frequency_index=f)

@@ -44,12 +44,12 @@ def extract_anchor_features(anchor: str, baseline: NodeBaseline, baseline_id: st
     summary = np.array([w.summary() for w in windows]).reshape(-1, len(SUMMARY_NAMES))
     shifts = np.array([w.amplitude_shift for w in windows]).reshape(-1, s)
     vitals = np.full((len(VITALS_FEATURES), 4), np.nan)
-    window = vitals_window(baseline, times, csi) if with_vitals and times.size else None
+    window = vitals_window(baseline.rate_hz, times, csi) if with_vitals and times.size else None
     for i, feature in enumerate(VITALS_FEATURES):
         if window is None:
             vitals[i, [1, 3]] = 0.0
             continue
-        breathing, heart = estimate_vitals(baseline, window, feature, feature)
+        breathing, heart = estimate_vitals(baseline.rate_hz, baseline.frequency_index, window, feature, feature)
         vitals[i] = [np.nan if breathing.raw_bpm is None else breathing.raw_bpm, breathing.confidence,
                      np.nan if heart.raw_bpm is None else heart.raw_bpm, heart.confidence]
     return AnchorFeatures(anchor, baseline.node_id, baseline_id, summary, shifts, vitals)

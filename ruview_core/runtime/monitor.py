@@ -1,8 +1,9 @@
 """RoomMonitor: frames of every node in, one fused room state per hop out (ADR-151 §2.5).
 
-Per node, each frame is cleaned once as it arrives and added to running sums
-(:class:`~ruview_core.calibration.features.WindowSums`), so the shared window features of a hop
-cost a few vector operations, whatever the window's length; every specialist then reads them.
+Per node, a :class:`~ruview_core.node.pipeline.NodePipeline` (the same chain ``ruview analyze``
+runs) cleans the hop's frames as one block and adds them to running sums, so the shared window
+features of a hop cost a few vector operations, whatever the window's length; every specialist
+then reads them.
 The breathing / heart estimates are the only expensive part: each node refreshes them every
 ``vitals_every`` seconds, after the hop's state, nodes staggered so that no hop pays for more
 than one; states read the cached estimates. STALE comes from two places: the bank was trained against another
@@ -13,15 +14,12 @@ in a row (furniture moved, the sensor turned): re-calibrate and re-enroll.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Iterable, Iterator
 
 import numpy as np
 
-from ..analysis.window import frame_csi
 from ..calibration.baseline import NodeBaseline, RoomBaseline
-from ..calibration.cleaning import FrameCleaner, NodeBuffer
-from ..calibration.features import BREATHING_SECONDS, WindowSums, estimate_vitals, vitals_window
+from ..node.pipeline import NodeHop, NodePipeline
 from ..frames import CsiFrame
 from ..specialists import anomaly, breathing
 from ..specialists.bank import MODULES, SpecialistBank, train_bank
@@ -33,11 +31,11 @@ DRIFT_WINDOWS = 20
 # On the simulator an empty room (this one or a rearranged one) stays at or below ~1.0, and the node
 # that sees a still person reads 1.9 and up.
 LIVENESS_LIMIT = 1.4
-RATE_MEMORY_HOPS = 10  # dropped / clipped shares are judged over this many recent hops
 
 
 class NodeMonitor:
-    """One node: frames cleaned and summed as they arrive, cached vitals and a drift counter.
+    """One node of a room: its :class:`~ruview_core.node.pipeline.NodePipeline`, the specialists'
+    readings, cached vitals and a drift counter.
 
     ``offset`` is how many seconds after its first hop the node first refreshes its vitals, so
     that the nodes of a room take turns.
@@ -45,51 +43,25 @@ class NodeMonitor:
 
     def __init__(self, baseline: NodeBaseline, offset: float, vitals_every: float) -> None:
         self.baseline = baseline
-        self.cleaner = FrameCleaner(baseline.usable, baseline.frequency_index)
-        self.buffer = NodeBuffer(BREATHING_SECONDS + 2.0, baseline.rate_hz)
-        self.sums = WindowSums(int(baseline.usable.sum()), rate_hz=baseline.rate_hz)
-        self.antennas: int | None = None
+        self.pipeline = NodePipeline(baseline.node_id, baseline)
         self.vitals_every = vitals_every
         self.next_vitals: float | None = None
         self.offset = offset
         self.vitals = (None, None)
         self.drift_count = 0
-        self.counts = [0, 0, 0]  # received, dropped, saturated since the last hop
-        self.history: deque[tuple[int, int, int]] = deque(maxlen=RATE_MEMORY_HOPS)  # the same, per hop
-        self.totals = [0, 0, 0]  # the same, over the history
+        self.last_hop: NodeHop | None = None
 
     def push(self, frame: CsiFrame) -> None:
-        """Clean one frame and add it to the buffer and the running sums (or count it as dropped)."""
-        self.counts[0] += 1
-        csi = frame_csi(frame)
-        if (csi is None or csi.shape[1] != self.baseline.usable.size or not np.isfinite(frame.timestamp)
-                or (self.antennas is not None and csi.shape[0] != self.antennas)):
-            self.counts[1] += 1
-            return
-        cleaned, saturated = self.cleaner.clean(csi)
-        if cleaned is None:
-            self.counts[1] += 1
-            return
-        self.antennas = csi.shape[0]
-        t = float(frame.timestamp)
-        self.buffer.append(t, cleaned, saturated)
-        self.sums.append(t, cleaned[0])
-        self.counts[2] += saturated
+        """Queue one frame (cleaned with the others of its hop when the hop closes)."""
+        self.pipeline.push(frame)
 
-    def state(self, t: float, bank: SpecialistBank) -> NodeState:
-        """Every specialist's reading for the window ending at ``t``, from the running sums."""
-        if len(self.history) == self.history.maxlen:
-            self.totals = [a - b for a, b in zip(self.totals, self.history[0], strict=True)]
-        self.history.append(tuple(self.counts))
-        self.totals = [a + b for a, b in zip(self.totals, self.counts, strict=True)]
-        self.counts = [0, 0, 0]
-        received, dropped, saturated = self.totals
-        features = self.sums.features(self.baseline, t, dropped=dropped / max(received, 1),
-                                      saturation=saturated / max(received - dropped, 1),
-                                      breathing=self.vitals[0], heart=self.vitals[1])
+    def state(self, t: float, bank: SpecialistBank, hop: float = 1.0) -> NodeState:
+        """Every specialist's reading for the window ending at ``t``."""
+        node_hop = self.last_hop = self.pipeline.hop(t, hop, breathing=self.vitals[0], heart=self.vitals[1])
+        features = node_hop.features
         node_id = self.baseline.node_id
         if features is None:
-            if received and dropped / received > anomaly.MAX_DROPPED:
+            if node_hop.received and node_hop.dropped / node_hop.received > anomaly.MAX_DROPPED:
                 return NodeState(node_id, {"anomaly": Reading(1.0, 1.0, "corrupt frames")})
             return NodeState(node_id, {})
         readings = {name: _predict(bank, SPECIALIST_OF[name], features) for name in ("presence", "motion", "anomaly")}
@@ -110,11 +82,9 @@ class NodeMonitor:
     def refresh_vitals(self, t: float, bank: SpecialistBank) -> None:
         """Re-estimate breathing and heart rate over the last ``BREATHING_SECONDS`` (the costly part)."""
         self.next_vitals = t + self.vitals_every
-        times, csi = self.buffer.recent(BREATHING_SECONDS, end=t)
-        window = vitals_window(self.baseline, times, csi) if times.size else None
         node_id = self.baseline.node_id
-        self.vitals = estimate_vitals(self.baseline, window, breathing.feature_for(bank.get("breathing"), node_id),
-                                      breathing.feature_for(bank.get("heartbeat"), node_id))
+        self.vitals = self.pipeline.vitals(t, breathing.feature_for(bank.get("breathing"), node_id),
+                                           breathing.feature_for(bank.get("heartbeat"), node_id))
 
     def _drift(self, features, bank: SpecialistBank, readings: dict[str, Reading]) -> str | None:
         if readings["motion"].value:  # a moving scene is never judged as drift
@@ -200,6 +170,6 @@ class RoomMonitor:
     def state(self, t: float) -> RoomState:
         """The fused state for stream time ``t`` from every frame pushed so far (cheap: the
         frames were cleaned and summed as they arrived, the vitals are the cached ones)."""
-        states = [node.state(t, self.bank) for node in self.nodes.values()]
+        states = [node.state(t, self.bank, self.hop) for node in self.nodes.values()]
         return fuse(t, [s for s in states if s.readings], baseline_id=self.baseline.baseline_id,
                     stale_reason=self.stale_reason, backbone_rev=BACKBONE_REV)

@@ -1,8 +1,10 @@
 """Motion: is something moving in the room right now (the motion-sensor reading).
 
-``motion_index`` is scale-free (about 1 when still); the threshold sits above everything the
-still anchors and the empty room produced and, when ``small_move`` was enrolled, halfway in log
-units towards its typical level if that is higher.
+``features.motion`` is the turbulence statistic over the empty room's quiet level (about 1 when
+still, :mod:`ruview_core.node.motion`). The threshold is the one ``ruview analyze`` uses with a
+baseline (``BASELINE_FACTOR`` x the quiet level), raised above what this room's still anchors
+produced (a breathing, swaying person) and, when ``small_move`` was enrolled, halfway in log units
+towards its typical level if that is higher.
 """
 
 from __future__ import annotations
@@ -12,13 +14,11 @@ import numpy as np
 from ..calibration.baseline import RoomBaseline
 from ..calibration.features import WindowFeatures
 from ..calibration.records import AnchorFeatures, anchor_set_hash
+from ..node.motion import BASELINE_FACTOR
 from .base import Reading, Specialist, decision, stacked, unknown, windows_of
 
 KIND = "motion"
-VERSION = 1
-# In the tuning rooms (simulator seeds 0-2) the still anchors' 95th percentile sits within ~5 % of
-# the empty room's largest window, while walking at the default SNR sits only ~10-20 % above it: a
-# wide margin hid most walking (held-out rooms 20-27: motion F1 at 17 dB 0.21 -> 0.44).
+VERSION = 2  # 2: the turbulence statistic (version 1 thresholds were in motion_index units)
 MIN_MARGIN = np.log(1.06)
 SHARPNESS = 6.0
 
@@ -27,8 +27,8 @@ def train(records: list[AnchorFeatures], baseline: RoomBaseline, trained_at: flo
     params = {}
     for node_id, node in baseline.nodes.items():
         still = [r for r in windows_of(records, None, node_id) if r.anchor != "small_move"]
-        still_max = max(np.log(max(node.motion_floor, 1.0)), *np.percentile(stacked(still, 2), [95]) if still else [-np.inf])
-        threshold = still_max + MIN_MARGIN
+        still_max = max(np.percentile(stacked(still, 2), 95) if still else -np.inf, 0.0)
+        threshold = max(np.log(BASELINE_FACTOR), still_max + MIN_MARGIN)
         moving = windows_of(records, ("small_move",), node_id)
         if moving:
             typical = float(np.median(stacked(moving, 2)))

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..analysis.window import frame_csi, sanitize_frames
+from ..node.window import frame_csi, sanitize_frames
 from ..dsp.phase import sanitize_phase
 from ..dsp.resample import resample_uniform
 from ..dsp.subcarriers import signed_subcarrier_index, usable_subcarriers

@@ -29,7 +29,9 @@ from .textfile import open_recording
 
 
 def _number(record: dict[str, Any], key: str, default: float | None = None) -> float:
-    value = record.get(key, default)
+    value = record.get(key)
+    if value is None:  # absent, or JSON null as recorders write for a field they do not have
+        value = default
     if value is None:
         raise BadFieldError(f"line has no '{key}'")
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):

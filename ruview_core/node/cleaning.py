@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import math
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 
-from ..analysis.window import frame_csi, sanitize_frames
+from .window import frame_csi, sanitize_frames
 from ..frames import CsiFrame
 
 # |I| or |Q| at the int8 rails: the ESP32's ADC clipped.
@@ -51,21 +52,49 @@ def group_by_node(frames: Iterable[CsiFrame]) -> dict[int, list[CsiFrame]]:
     return nodes
 
 
-def raw_arrays(frames: Iterable[CsiFrame], n_subcarriers: int | None = None) -> tuple[np.ndarray, np.ndarray, int]:
-    """Times ``[N]`` and LLTF CSI ``[N, antennas, subcarriers]`` of finite frames, and how many were refused.
+def frame_kind(frame: CsiFrame, csi: np.ndarray) -> tuple[int, int]:
+    """What a frame's LLTF can be compared with: its subcarrier count and channel width.
 
-    Frames whose shape differs from ``n_subcarriers`` (or, without it, from the first finite
-    frame) are refused too: they cannot share a subcarrier mask.
+    A node's stream can mix packet types: the ESP32-CSI-Tool recording of a seated person
+    interleaves legacy 20 MHz frames with its HT40 frames, whose LLTF has the same length but
+    another shape, and each switch read as a burst of motion. One node's chain keeps one kind.
     """
-    times, rows, dropped, shape = [], [], 0, None
+    return int(csi.shape[1]), frame.bandwidth_mhz
+
+
+def dominant_kind(frames: Iterable[CsiFrame]) -> tuple[int, int] | None:
+    """The most common :func:`frame_kind` of ``frames`` (None without a usable frame)."""
+    counts: Counter[tuple[int, int]] = Counter()
     for frame in frames:
         csi = frame_csi(frame)
-        if csi is None or not np.isfinite(frame.timestamp):
+        if csi is not None:
+            counts[frame_kind(frame, csi)] += 1
+    return counts.most_common(1)[0][0] if counts else None
+
+
+def raw_arrays(frames: Iterable[CsiFrame], n_subcarriers: int | None = None,
+               bandwidth_mhz: int | None = None) -> tuple[np.ndarray, np.ndarray, int]:
+    """Times ``[N]`` and LLTF CSI ``[N, antennas, subcarriers]`` of finite frames, and how many were refused.
+
+    Frames of another kind than ``n_subcarriers`` / ``bandwidth_mhz`` (or, without them, than
+    the most common kind, see :func:`frame_kind`) and frames with another antenna count than
+    the first are refused too: they cannot share a subcarrier mask.
+    """
+    frames = list(frames)
+    if n_subcarriers is None or bandwidth_mhz is None:
+        dominant = dominant_kind(frames)
+        if dominant is not None:
+            n_subcarriers = dominant[0] if n_subcarriers is None else n_subcarriers
+            bandwidth_mhz = dominant[1] if bandwidth_mhz is None else bandwidth_mhz
+    times, rows, dropped, antennas = [], [], 0, None
+    for frame in frames:
+        csi = frame_csi(frame)
+        if csi is None or not np.isfinite(frame.timestamp) or frame_kind(frame, csi) != (n_subcarriers, bandwidth_mhz):
             dropped += 1
             continue
-        if shape is None:
-            shape = csi.shape if n_subcarriers is None else (csi.shape[0], n_subcarriers)
-        if csi.shape != shape:
+        if antennas is None:
+            antennas = csi.shape[0]
+        if csi.shape[0] != antennas:
             dropped += 1
             continue
         times.append(float(frame.timestamp))
@@ -173,28 +202,34 @@ class NodeBuffer:
 
     def append(self, t: float, csi: np.ndarray, saturated: bool = False) -> None:
         """Add one cleaned ``[antennas, S]`` frame (counted as received)."""
-        if self._csi is None or self._csi.shape[1:] != csi.shape:
+        self.extend(np.array([t]), np.asarray(csi)[np.newaxis], int(saturated))
+
+    def extend(self, times: np.ndarray, csi: np.ndarray, saturated: int = 0) -> None:
+        """Add a block of cleaned ``[K, antennas, S]`` frames (counted as received; ``saturated`` of them clipped)."""
+        k = int(np.asarray(times).size)
+        if k == 0:
+            return
+        if self._csi is None or self._csi.shape[1:] != csi.shape[1:]:
             # int8 CSI loses nothing in single precision, and the minute kept per node takes half the memory.
-            self._csi = np.zeros((self._capacity,) + csi.shape, np.complex64)
+            self._csi = np.zeros((self._capacity,) + csi.shape[1:], np.complex64)
             self._times = np.full(self._capacity, -np.inf)
             self._count = 0
-        elif self._count >= self._capacity and t - self._times[self._count % self._capacity] <= self.seconds:
+        # Grow rather than overwrite a frame still inside ``seconds`` of the newest one.
+        while k > self._capacity or (self._count + k > self._capacity and times[-1] - self._times[
+                (self._count + k - 1) % self._capacity] <= self.seconds):
             self._grow()
-        row = self._count % self._capacity
-        self._times[row] = t
-        self._csi[row] = csi
-        self._count += 1
-        self.received += 1
+        rows = self._rows(self._count, self._count + k)
+        self._times[rows] = times
+        self._csi[rows] = csi
+        self._count += k
+        self.received += k
         self.saturated += int(saturated)
 
     def add(self, chunk: CleanFrames) -> None:
-        """Add a cleaned clip frame by frame (its refused frames are counted as received and dropped)."""
+        """Add a cleaned clip (its refused frames are counted as received and dropped)."""
         self.dropped += chunk.dropped
         self.received += chunk.dropped
-        rails = np.zeros(len(chunk), bool)
-        rails[: chunk.saturated] = True  # only the count is known
-        for t, csi, saturated in zip(chunk.times, chunk.csi, rails, strict=True):
-            self.append(float(t), csi, bool(saturated))
+        self.extend(chunk.times, chunk.csi, chunk.saturated)
 
     def _grow(self) -> None:
         order = self._rows(self._count - self._capacity, self._count)
@@ -224,3 +259,14 @@ class NodeBuffer:
         times = self._times[rows]
         inside = (times > end - seconds) & (times <= end + 1e-9)
         return times[inside], self._csi[rows[inside]]
+
+
+def packet_rate(times: np.ndarray) -> float:
+    """Frames per second of a node's timestamps, measured (real nodes send 7-130 packets/s).
+
+    Frames over the span rather than the median step: recorders that stamp bursts of frames
+    with one host time make the median step zero.
+    """
+    times = np.asarray(times, dtype=np.float64)
+    span = float(times.max() - times.min()) if times.size > 1 else 0.0
+    return float(np.clip((times.size - 1) / span, 1.0, 1000.0)) if span > 0 else 20.0

@@ -1,0 +1,157 @@
+"""Real recordings judge the engine: scores on the labelled corpus in ``../shared/data/real``.
+
+Runs the product's own chain (``ruview analyze``'s per-node analysis, :mod:`ruview_core.node`)
+over every labelled file and prints, per task, mode, dataset and chip group, what it got right:
+
+- motion: recall and false-alarm rate per 1 s hop, with a quiet baseline and self-calibrated
+  (``real_motion.py`` says how files are paired and spliced), and events found in streams;
+- with ``--choose``: the motion factors chosen leave one dataset out (each dataset's figures
+  with the factor chosen on the others), next to the in-sample choice.
+
+The corpus is never copied into the project (its licences forbid shipping most of it).
+Last line: one JSON object. ``--quick``: a few files of each folder.
+
+    .venv/bin/python benchmarks/bench_real.py [--quick] [--choose] [--root ../shared/data/real]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import real_motion  # noqa: E402
+from real_corpus import DEFAULT_ROOT  # noqa: E402
+
+FACTOR_GRID = np.round(np.geomspace(1.5, 40.0, 25), 2)
+
+
+def _fmt(value: float | None, digits: int = 3) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def motion_table(hops) -> dict:
+    """The product's own motion decisions per hop, scored."""
+    factors = real_motion.default_factors()
+    cells = real_motion.score(hops)
+    print(f"\nmotion per 1 s hop, as ruview analyze decides it (factors: baseline {factors['baseline']}, self {factors['self']})")
+    print(f"{'mode':9s} {'dataset':26s} {'chip':18s} {'moving':>7s} {'recall':>7s} {'quiet':>7s} {'false':>7s} {'unknown':>7s}")
+    for (mode, dataset, chip), c in sorted(cells.items()):
+        print(f"{mode:9s} {dataset:26s} {chip:18s} {c['moving']:7d} {_fmt(c['recall']):>7s} {c['quiet']:7d} "
+              f"{_fmt(c['false_alarm']):>7s} {c['unknown']:7d}")
+    per_chip = real_motion.score(hops, key=lambda h: (h.mode, h.chip))
+    print("per chip group:")
+    for (mode, chip), c in sorted(per_chip.items()):
+        print(f"  {mode:9s} {chip:18s} recall {_fmt(c['recall'])}  false alarms {_fmt(c['false_alarm'])}")
+    overall = real_motion.score(hops, key=lambda h: h.mode)
+    return {
+        "cells": {"/".join(k): _summary(c) for k, c in cells.items()},
+        "per_chip": {"/".join(k): _summary(c) for k, c in per_chip.items()},
+        "overall": {k: _summary(c) for k, c in overall.items()},
+    }
+
+
+def _summary(cell: dict) -> dict:
+    return {"moving_hops": cell["moving"], "recall": _round(cell["recall"]), "quiet_hops": cell["quiet"],
+            "false_alarm": _round(cell["false_alarm"])}
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(float(value), 4)
+
+
+def events_table(events) -> dict:
+    table: dict = defaultdict(lambda: {"events": 0, "found": 0, "false": 0})
+    for e in events:
+        cell = table[(e["dataset"], e["chip"])]
+        if e["kind"] == "event":
+            cell["events"] += 1
+            cell["found"] += e["found"]
+        else:
+            cell["false"] += 1
+    print("\nevents in self-calibrated streams (found within 1 s; false = motion runs touching no event)")
+    out = {}
+    for (dataset, chip), c in sorted(table.items()):
+        found = c["found"] / c["events"] if c["events"] else None
+        false_share = c["false"] / (c["false"] + c["found"]) if c["false"] + c["found"] else None
+        print(f"  {dataset:26s} {chip:18s} events {c['events']:4d} found {_fmt(found)} false events {c['false']:3d}"
+              f" ({_fmt(false_share)} of detections)")
+        out[f"{dataset}/{chip}"] = {"events": c["events"], "found": _round(found), "false_events": c["false"],
+                                    "false_share": _round(false_share)}
+    return out
+
+
+def balanced(cells: dict) -> float:
+    """Mean over datasets of (recall + 1 - false alarms) / 2 (a side with no hops counts as its other side)."""
+    values = []
+    for c in cells.values():
+        sides = [v for v in (c["recall"], None if c["false_alarm"] is None else 1.0 - c["false_alarm"]) if v is not None]
+        if sides:
+            values.append(float(np.mean(sides)))
+    return float(np.mean(values)) if values else 0.0
+
+
+def choose(hops) -> dict:
+    """The factor per mode chosen on all datasets, and leave one dataset out."""
+    print("\nmotion factor chosen leave one dataset out (balanced accuracy per dataset)")
+    out = {}
+    for mode in ("baseline", "self"):
+        mine = [h for h in hops if h.mode == mode]
+        datasets = sorted({h.dataset for h in mine})
+
+        def best(subset):
+            scores = [balanced(real_motion.score(subset, {mode: f}, key=lambda h: h.dataset)) for f in FACTOR_GRID]
+            return float(FACTOR_GRID[int(np.argmax(scores))])
+
+        in_sample = best(mine)
+        rows = {}
+        for held in datasets:
+            factor = best([h for h in mine if h.dataset != held])
+            left = real_motion.score([h for h in mine if h.dataset == held], {mode: factor}, key=lambda h: h.dataset)
+            fixed = real_motion.score([h for h in mine if h.dataset == held], {mode: in_sample}, key=lambda h: h.dataset)
+            rows[held] = {"factor": factor, "left_out": _summary(left[held]), "in_sample": _summary(fixed[held])}
+            lo, ins = rows[held]["left_out"], rows[held]["in_sample"]
+            print(f"  {mode:9s} {held:26s} factor {factor:6.2f}: recall {_fmt(lo['recall'])} false {_fmt(lo['false_alarm'])}"
+                  f"   (in-sample {in_sample:.2f}: recall {_fmt(ins['recall'])} false {_fmt(ins['false_alarm'])})")
+        out[mode] = {"in_sample_factor": in_sample, "left_out": rows}
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--root", type=Path, default=DEFAULT_ROOT, help="the corpus folder (default: %(default)s)")
+    parser.add_argument("--quick", action="store_true", help="a few files of each folder")
+    parser.add_argument("--choose", action="store_true", help="choose the motion factors leave one dataset out")
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args(argv)
+    if not args.root.is_dir():
+        print(json.dumps({"error": f"no corpus at {args.root}"}))
+        return 1
+    started = time.perf_counter()
+    recordings = real_motion.load_all(args.root, args.quick)
+    units = real_motion.plan(recordings)
+    with multiprocessing.get_context("fork").Pool(max(args.workers, 1)) as pool:
+        results = pool.map(real_motion.run_unit, units, chunksize=1)
+    hops = [h for unit_hops, _ in results for h in unit_hops]
+    events = [e for _, unit_events in results for e in unit_events]
+    report = {"files": len(recordings), "units": len(units)}
+    report["motion"] = motion_table(hops)
+    report["events"] = events_table(events)
+    if args.choose:
+        report["choice"] = choose(hops)
+    report["seconds"] = round(time.perf_counter() - started, 1)
+    print(json.dumps(report, sort_keys=True))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,111 @@
+"""Motion: how much the shape of the channel's amplitude changes within about a second.
+
+The statistic is the moving variance of the "turbulence" (the spatial turbulence of ESPectre,
+the detector Home Assistant users run on ESP32 boards): each frame's amplitude is divided by
+its mean over the usable subcarriers, so AGC steps and per-packet gain jitter cancel, and the
+spread of that normalised profile over subcarriers is the frame's turbulence. A body moving
+through the room reshapes the profile from one frame to the next; a still room only adds
+receiver noise. The per-packet phase is left out on purpose: on real receivers its noise swamps
+what a body does to it.
+
+How large the statistic is when nothing moves differs by orders of magnitude across chips,
+rooms and packet rates (measured on the real corpus: 2e-5 to 1e-2), so it is never judged
+against a fixed number, only against a quiet level: the empty room's (the median of the
+baseline's own windows of the same length), or one learned online from the stream itself
+(:class:`SelfCalibratedLevel`). The factors were chosen on the real corpus, leave one dataset
+out (``benchmarks/bench_real.py --choose``).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+
+# Short enough to see a person crossing the link (about 0.5 s), long enough to hold a few frames
+# at the slowest rates real nodes send (7-10 packets/s): a window never holds fewer than
+# MIN_WINDOW_FRAMES frames, reaching further back when the rate is low.
+MOTION_WINDOW_SECONDS = 1.0
+MIN_WINDOW_FRAMES = 8
+# Moving when the statistic exceeds the quiet level this many times.
+BASELINE_FACTOR = 4.0
+SELF_FACTOR = 6.0
+# Self-calibrated: the quiet level is this quantile of the statistic over the last
+# SELF_MEMORY_HOPS hops (a room is quiet far more often than not), trusted once
+# SELF_WARMUP_HOPS hops are in.
+SELF_QUANTILE = 0.2
+SELF_MEMORY_HOPS = 600
+SELF_WARMUP_HOPS = 10
+# The first seconds of a stream are not trusted: receivers settle (AGC, a first burst of
+# buffered packets) and a baseline's first windows can read a hundred times its quiet level.
+UNTRUSTED_SECONDS = 2.0
+
+
+def turbulence(amplitude: np.ndarray) -> np.ndarray:
+    """Per-frame spread over subcarriers of the gain-normalised amplitude of ``[N, S]``."""
+    amplitude = np.asarray(amplitude, dtype=np.float64)
+    gain = amplitude.mean(axis=1, keepdims=True)
+    normalised = amplitude / np.where(gain > 0, gain, 1.0)
+    return normalised.std(axis=1)
+
+
+def window_starts(times: np.ndarray, ends: np.ndarray, seconds: float = MOTION_WINDOW_SECONDS,
+                  min_frames: int = MIN_WINDOW_FRAMES) -> tuple[np.ndarray, np.ndarray]:
+    """Frame ranges ``[start, stop)`` of the windows ending at each of ``ends``.
+
+    A window holds the frames of ``(end - seconds, end]``, widened backwards to at least
+    ``min_frames`` frames where the packet rate is too low for that.
+    """
+    times = np.asarray(times, dtype=np.float64)
+    stop = np.searchsorted(times, ends, side="right")
+    start = np.searchsorted(times, np.asarray(ends) - seconds, side="right")
+    return np.minimum(start, np.maximum(stop - min_frames, 0)), stop
+
+
+def windowed_variance(times: np.ndarray, values: np.ndarray, ends: np.ndarray,
+                      seconds: float = MOTION_WINDOW_SECONDS, min_frames: int = MIN_WINDOW_FRAMES) -> np.ndarray:
+    """Variance of ``values`` ``[N]`` over the window ending at each of ``ends`` (NaN if under 3 frames).
+
+    One pass of prefix sums for any number of windows, centred first so that the sums of
+    squares do not cancel catastrophically.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    start, stop = window_starts(times, ends, seconds, min_frames)
+    centred = values - (values.mean() if values.size else 0.0)
+    first = np.concatenate([[0.0], np.cumsum(centred)])
+    second = np.concatenate([[0.0], np.cumsum(centred * centred)])
+    count = (stop - start).astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = (first[stop] - first[start]) / count
+        variance = (second[stop] - second[start]) / count - mean * mean
+    return np.where(count >= 3, np.maximum(variance, 0.0), np.nan)
+
+
+def quiet_level(statistics: np.ndarray) -> float:
+    """The quiet level of a quiet stretch's window statistics: their median (NaN if none)."""
+    finite = np.asarray(statistics, dtype=np.float64)
+    finite = finite[np.isfinite(finite)]
+    return float(np.median(finite)) if finite.size else float("nan")
+
+
+class SelfCalibratedLevel:
+    """The quiet level of a stream with no baseline, learned from the stream as it goes.
+
+    A low quantile of the recent window statistics: in any room the quiet stretches outnumber
+    the moving ones over minutes, and a low quantile stays near the quiet level even when a
+    third of the recent past was movement. Unknown (None) until ``warmup`` hops are in.
+    """
+
+    def __init__(self, memory: int = SELF_MEMORY_HOPS, quantile: float = SELF_QUANTILE,
+                 warmup: int = SELF_WARMUP_HOPS) -> None:
+        self._history: deque[float] = deque(maxlen=memory)
+        self.quantile = quantile
+        self.warmup = warmup
+
+    def update(self, statistic: float) -> float | None:
+        """Add one hop's statistic; the quiet level to judge it by, or None while warming up."""
+        if np.isfinite(statistic):
+            self._history.append(float(statistic))
+        if len(self._history) < self.warmup:
+            return None
+        return float(np.quantile(np.fromiter(self._history, np.float64), self.quantile))
