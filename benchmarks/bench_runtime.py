@@ -4,8 +4,10 @@ Run: ``.venv/bin/python benchmarks/bench_runtime.py`` (``--quick`` for a shorter
 Figures are medians over repeats; the last line is one JSON object.
 
 - one fused room state (every specialist, 4 nodes, one window): the per-hop cost, median and p90
-  (target: median under 1 ms). The frames are cleaned and summed as they arrive, so their cost
-  is reported apart, per frame and as a share of one core at the simulator's frame rate;
+  (target: median under 1 ms). Each node's pipeline (``ruview_core.node``) queues its frames and
+  cleans and sums them as one block when the hop closes; that ingest (cleaning, ring buffer,
+  running sums, the motion statistic) is reported apart, amortised per frame (target: at most
+  20 us), and as a share of one core for 32 rooms x 4 nodes x 50 frames/s (6,400 frames/s);
 - one breathing / heart refresh of one node: it runs on a schedule (every ``vitals_every``
   seconds per node, nodes staggered), so it is reported apart from the per-hop state;
 - ``train-room`` from the eight anchors: load the baseline and anchors from disk, train every
@@ -91,22 +93,28 @@ def watch(baseline, bank, stream: list) -> dict:
             return out
         return wrapper
 
+    costs["absorb_ms"] = []
     monitor.state = timed(monitor.state, "state_ms")
     for node in monitor.nodes.values():
         node.refresh_vitals = timed(node.refresh_vitals, "refresh_ms")
+        node.pipeline.absorb = timed(node.pipeline.absorb, "absorb_ms")
     warm_up = stream[0].timestamp + max(VITALS_EVERY, 12.0)  # the first hops have no full window yet
+    queued_s = 0.0  # pushes that only queue the frame
     for frame in stream:
-        states_before = len(costs["state_ms"])
+        states_before, absorbed_before = len(costs["state_ms"]), len(costs["absorb_ms"])
         start = time.perf_counter()
         monitor.push(frame)
         elapsed = time.perf_counter() - start
         if len(costs["state_ms"]) > states_before:
+            # The state timing includes the block ingest of its hop: counted as ingest instead.
+            costs["state_ms"][-1] -= sum(costs["absorb_ms"][absorbed_before:])
             if frame.timestamp < warm_up:
                 costs["state_ms"].pop()
             else:
                 costs["push_ms"].append(elapsed * 1e3)
         else:
-            costs["frame_us"].append(elapsed * 1e6)
+            queued_s += elapsed
+    costs["frame_us"] = [(queued_s + sum(costs["absorb_ms"]) * 1e-3) / len(stream) * 1e6]
     costs["refresh_ms"] = costs["refresh_ms"][len(monitor.nodes):]  # the first ones have no window
     return {**costs, "monitor": monitor, "rate": len(stream) / (stream[-1].timestamp - stream[0].timestamp)}
 
@@ -117,7 +125,7 @@ def vitals_refresh_ms(monitor: RoomMonitor, repeats: int) -> list[float]:
     for node in monitor.nodes.values():
         for _ in range(repeats):
             start = time.perf_counter()
-            node.refresh_vitals(node.buffer.last_time, monitor.bank)
+            node.refresh_vitals(node.pipeline.buffer.last_time, monitor.bank)
             times.append((time.perf_counter() - start) * 1e3)
     return times
 
@@ -147,8 +155,8 @@ def main() -> None:
     state_p90 = statistics.median(percentile(r["state_ms"], 90) for r in runs)
     push_p90 = statistics.median(percentile(r["push_ms"], 90) for r in runs)
     push_max = statistics.median(max(r["push_ms"]) for r in runs)
-    frame_us = statistics.median(statistics.median(r["frame_us"]) for r in runs)
-    frame_mean_us = statistics.median(statistics.fmean(r["frame_us"]) for r in runs)
+    frame_us = statistics.median(r["frame_us"][0] for r in runs)  # queueing + block ingest, amortised
+    frame_mean_us = frame_us
     refresh_ms = statistics.median([t for r in runs for t in vitals_refresh_ms(r["monitor"], 3)])
     in_stream_refresh_ms = statistics.median([t for r in runs for t in r["refresh_ms"]])
     rate = runs[-1]["rate"]  # frames/s over all nodes
@@ -159,8 +167,10 @@ def main() -> None:
     print(f"vitals refresh (breathing + heart, one node, 60 s window, every {VITALS_EVERY:.0f} s per node, staggered): "
           f"median {refresh_ms:.1f} ms ({in_stream_refresh_ms:.1f} ms in the stream)")
     print(f"hop-closing push (state + a due refresh + that frame): p90 {push_p90:.2f} ms, max {push_max:.2f} ms")
-    print(f"frame ingest (clean + ring buffer + running sums): median {frame_us:.1f} us, mean {frame_mean_us:.1f} us; "
-          f"{rate:.0f} frames/s -> all of it {100 * core_share:.2f}% of one core")
+    print(f"frame ingest + motion (queue, then per hop: clean + ring buffer + running sums as one block): "
+          f"{frame_us:.1f} us per frame amortised (target <= 20 us); {rate:.0f} frames/s -> all of it "
+          f"{100 * core_share:.2f}% of one core; 32 rooms x 4 nodes x 50/s: {100 * frame_us * 6400e-6:.1f}% of one core "
+          f"for the ingest (target < 20%)")
     print(json.dumps({
         "nodes": NODES,
         "fused_state_median_ms": round(state_median, 4),
@@ -170,6 +180,7 @@ def main() -> None:
         "hop_push_p90_ms": round(push_p90, 3),
         "frame_ingest_median_us": round(frame_us, 2),
         "frame_ingest_mean_us": round(frame_mean_us, 2),
+        "ingest_share_32_rooms": round(frame_us * 6400e-6, 4),
         "core_share": round(core_share, 5),
         "train_room_s": round(train_s, 4),
         "enrollment_anchor_wall_s": anchors_wall,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ..frames import CsiFrame
-from .node import RECORD_KEYS, NodeAnalyzer
+from .node import RECORD_KEYS, NodeAnalyzer, room_records
 
 
 class NodeAnalyzers:
@@ -39,4 +39,4 @@ def analyze_frames(
     return records
 
 
-__all__ = ["RECORD_KEYS", "NodeAnalyzer", "NodeAnalyzers", "analyze_frames"]
+__all__ = ["RECORD_KEYS", "NodeAnalyzer", "NodeAnalyzers", "analyze_frames", "room_records"]

@@ -18,6 +18,7 @@ from __future__ import annotations
 from ..calibration.baseline import BaselineError, RoomBaseline, fit_node_baseline
 from ..frames import CsiFrame
 from ..node.pipeline import NodeHop, NodePipeline
+from ..runtime.room_state import RoomState
 from ..specialists.bank import MODULES, train_bank
 from ..vitals import VitalSignEstimate
 
@@ -105,7 +106,7 @@ class NodeAnalyzer:
             self.pipeline.push(frame)
 
     def _emit(self, end: float) -> dict:
-        if self.calibrating and end - self._start >= self.baseline_seconds:
+        if self.calibrating and end - self._start > self.baseline_seconds + 1e-9:
             self._fit_baseline()
         node_hop = self.pipeline.hop(end, self.hop, *self._vitals)
         record = dict.fromkeys(RECORD_KEYS)
@@ -147,3 +148,25 @@ class NodeAnalyzer:
             record["breathing_bpm"] = round(breathing.bpm, 1)
         if heart.bpm is not None:
             record["heart_bpm"] = round(heart.bpm, 1)
+
+
+def room_records(state: RoomState, hops: dict[int, NodeHop | None], origin: float) -> list[dict]:
+    """Per-node rows of a room's hop, from its monitor (``ruview analyze --room``): each node's
+    motion statistic and the readings the room's own bank gave it."""
+    records = []
+    for node_id in sorted(hops):
+        record = dict.fromkeys(RECORD_KEYS)
+        record.update(t=round(state.t - origin, 1), node_id=node_id, breathing_confidence=0.0, heart_confidence=0.0)
+        node_hop, node = hops[node_id], state.nodes.get(node_id)
+        if node_hop is not None and node_hop.motion is not None:
+            record["motion"] = round(node_hop.motion, 3)
+        if node is not None and node.readings:
+            readings = node.readings
+            record.update(motion_detected=readings["motion"].value, presence=readings["presence"].value)
+            for key, name in (("breathing", "breathing_bpm"), ("heart", "heart_bpm")):
+                reading = readings.get(name)
+                if reading is not None:
+                    record[name] = None if reading.value is None else round(float(reading.value), 1)
+                    record[f"{key}_confidence"] = round(reading.confidence, 2)
+        records.append(record)
+    return records

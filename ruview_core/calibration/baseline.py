@@ -21,7 +21,9 @@ from ..dsp.motion import motion_energy
 from ..dsp.subcarriers import signed_subcarrier_index, usable_subcarriers
 from ..frames import CsiFrame
 from ..node.cleaning import clean, dominant_kind, group_by_node, packet_rate, raw_arrays
-from ..node.motion import BASELINE_FACTOR, UNTRUSTED_SECONDS, quiet_level, turbulence, windowed_variance
+from ..node.motion import (
+    BASELINE_FACTOR, UNTRUSTED_SECONDS, come_and_go, quiet_level, slow_structure, turbulence, windowed_variance,
+)
 
 MIN_BASELINE_SECONDS = 10.0
 SPAN_TOLERANCE_S = 0.5
@@ -34,6 +36,10 @@ N_EIGENMODES = 3
 # An empty room moves now and then (a curtain, a pet passing the door); a capture with more than
 # this share of its motion windows above the motion threshold had someone moving in it.
 BASELINE_MOVING_SHARE = 0.1
+# Someone moving throughout: slow structure and coming and going (node.motion.slow_structure,
+# come_and_go) both above these; no quiet capture of the real corpus with nobody in it is above both.
+BASELINE_STRUCTURE_LIMIT = 5.0
+BASELINE_COME_AND_GO_LIMIT = 3.0
 
 
 class BaselineError(ValueError):
@@ -167,7 +173,8 @@ def fit_node_baseline(node_id: int, frames: list[CsiFrame], min_seconds: float =
     t, z = cleaned.times - cleaned.times[0], cleaned.csi[:, 0, :]
 
     ends = np.arange(min(UNTRUSTED_SECONDS, t[-1] / 2) + 1.0, t[-1] + 1e-9, 1.0)
-    statistics = windowed_variance(t, turbulence(np.abs(z)), ends)
+    turbulence_series = turbulence(np.abs(z))
+    statistics = windowed_variance(t, turbulence_series, ends)
     level = quiet_level(statistics)
     if not level > 0:
         raise BaselineError(f"node {node_id}: the signal does not change at all; is the sensor sending real CSI?")
@@ -176,6 +183,10 @@ def fit_node_baseline(node_id: int, frames: list[CsiFrame], min_seconds: float =
     if moved.size > BASELINE_MOVING_SHARE * motion.size:
         raise BaselineError(f"node {node_id}: something moved during the capture (around {moved[0] - 1:.0f}-"
                             f"{moved[-1]:.0f} s): leave the room, close the door and start again")
+    if (slow_structure(t, turbulence_series) > BASELINE_STRUCTURE_LIMIT
+            and come_and_go(statistics) > BASELINE_COME_AND_GO_LIMIT):
+        raise BaselineError(f"node {node_id}: something moved during the capture (the whole time): leave the room, "
+                            "close the door and start again")
 
     amp = np.abs(z)
     mean = z.mean(axis=0)
@@ -185,7 +196,10 @@ def fit_node_baseline(node_id: int, frames: list[CsiFrame], min_seconds: float =
     n_window = PROFILE_SECONDS * rate
     windows = _windows(z, t, PROFILE_SECONDS, min_frames=int(0.5 * n_window))
     if len(windows) < 2:  # a short capture: fall back to shorter windows for the drift estimate
-        windows = _windows(z, t, min_seconds / 2, min_frames=int(0.25 * n_window))
+        windows = _windows(z, t, min_seconds / 2, min_frames=int(0.25 * rate * min_seconds))
+    if len(windows) < 2:
+        raise BaselineError(f"node {node_id}: too few frames in the capture to measure how the empty room drifts; "
+                            "capture for longer")
     window_means = np.array([w.mean(axis=0) for w in windows])
     window_amps = np.array([np.abs(w).mean(axis=0) for w in windows])
     sizes = np.array([w.shape[0] for w in windows], dtype=float)[:, np.newaxis]

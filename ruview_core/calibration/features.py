@@ -89,17 +89,16 @@ class WindowSums:
                  rate_hz: float = 20.0) -> None:
         s = int(n_subcarriers)
         self.seconds = float(seconds)
-        # Columns of a row: z.real, z.imag, |z|, |z|^2, dz.real, dz.imag, d|z|, d|z|^2 ([S] each), then
-        # ||dz||^2, the turbulence and its square.
+        # Columns of a row: z.real, z.imag, |z|, |z|^2, d|z|, d|z|^2 ([S] each), then the
+        # turbulence and its square.
         self._z, self._amp, self._amp2 = slice(0, 2 * s), slice(2 * s, 3 * s), slice(3 * s, 4 * s)
-        self._dz, self._damp, self._damp2 = slice(4 * s, 6 * s), slice(6 * s, 7 * s), slice(7 * s, 8 * s)
-        self._step, self._turbulence = 8 * s, slice(8 * s + 1, 8 * s + 3)
-        self._width = 8 * s + 3
+        self._damp, self._damp2 = slice(4 * s, 5 * s), slice(5 * s, 6 * s)
+        self._turbulence = slice(6 * s, 6 * s + 2)
+        self._width = 6 * s + 2
         self._keep = max(int(math.ceil(self.seconds * max(rate_hz, 1.0) * 1.2)) + 8, 16)
         rows = self._rows(self._keep)
         self._times = np.zeros(rows)
         self._totals = np.zeros((rows + 1, self._width))  # row j: sum of frames before j
-        self._last: np.ndarray | None = None
         self._last_amp: np.ndarray | None = None
         self.n = 0
 
@@ -120,16 +119,22 @@ class WindowSums:
 
     def _block_rows(self, z: np.ndarray) -> np.ndarray:
         """The rows of a block of frames ``[K, S]`` that follow the last frame added."""
-        amp = np.abs(z)
-        previous = z[:1] if self._last is None else self._last[np.newaxis]
+        s = z.shape[1]
+        rows = np.empty((z.shape[0], self._width))
+        rows[:, :s], rows[:, s:2 * s] = z.real, z.imag
+        amp = np.abs(z, out=rows[:, self._amp])
+        np.multiply(amp, amp, out=rows[:, self._amp2])
         previous_amp = amp[:1] if self._last_amp is None else self._last_amp[np.newaxis]
-        dz = np.diff(z, axis=0, prepend=previous)
-        damp = np.diff(amp, axis=0, prepend=previous_amp)
-        turbulence = amp.std(axis=1, keepdims=True)
-        self._last, self._last_amp = z[-1].copy(), amp[-1].copy()
-        return np.concatenate([z.real, z.imag, amp, amp * amp, dz.real, dz.imag, damp, damp * damp,
-                               (dz.real ** 2 + dz.imag ** 2).sum(axis=1, keepdims=True),
-                               turbulence, turbulence * turbulence], axis=1)
+        rows[:, self._damp] = np.diff(amp, axis=0, prepend=previous_amp)
+        damp = rows[:, self._damp]
+        np.multiply(damp, damp, out=rows[:, self._damp2])
+        # Turbulence: the spread of the frame's gain-normalised amplitude (cleaned frames have mean 1).
+        mean = amp.mean(axis=1)
+        variance = np.maximum(rows[:, self._amp2].mean(axis=1) - mean * mean, 0.0)
+        rows[:, self._turbulence.start] = np.sqrt(variance)
+        rows[:, self._turbulence.start + 1] = variance
+        self._last_amp = amp[-1].copy()
+        return rows
 
     def extend(self, times: np.ndarray, z: np.ndarray) -> None:
         """Add a block of cleaned antenna-0 frames ``z`` ``[K, S]`` at times ``[K]`` (in order)."""

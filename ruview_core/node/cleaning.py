@@ -4,14 +4,11 @@ A frame is kept when its legacy-LTF CSI is finite and not all zero; its usable s
 (found from the baseline's data, never hard-coded) are phase-sanitised and divided by the
 frame's mean amplitude on antenna 0, so AGC steps and packet gain jitter cancel. Every later
 stage compares cleaned frames with the baseline's cleaned frames, so they must share this path:
-:func:`clean` does it for a clip, :class:`FrameCleaner` for one frame as it arrives (the same
-arithmetic, with what depends only on the subcarrier layout computed once), and
+:func:`clean` does it for a clip or for the block of frames a hop received, and
 :class:`NodeBuffer` keeps a node's recent cleaned frames for the vitals estimate.
 """
 
 from __future__ import annotations
-
-import math
 
 from collections import Counter
 from collections.abc import Iterable
@@ -122,64 +119,6 @@ def clean(times: np.ndarray, csi: np.ndarray, usable: np.ndarray, frequency_inde
                        int(rails[keep].sum()))
 
 
-class FrameCleaner:
-    """:func:`clean` for one frame at a time, as frames arrive.
-
-    ``clean`` of a single frame spends most of its ~100 us setting up (sorting the subcarriers,
-    broadcasting over a frame axis); here the layout is fixed once and a frame costs a few dozen
-    small vector operations. The arithmetic is that of
-    :func:`ruview_core.dsp.phase.sanitize_phase` (weighted), so a frame cleaned here equals the
-    same frame cleaned by :func:`clean` up to rounding.
-    """
-
-    def __init__(self, usable: np.ndarray, frequency_index: np.ndarray) -> None:
-        self.usable = np.asarray(usable, dtype=bool)
-        self.columns = np.flatnonzero(self.usable)
-        f = np.asarray(frequency_index)
-        self.order = np.argsort(f, kind="stable")
-        self.f_sorted = f[self.order].astype(np.float64)
-        neighbours = np.flatnonzero(np.diff(self.f_sorted) == 1)
-        self.left, self.right = neighbours, neighbours + 1
-
-    def clean(self, csi: np.ndarray) -> tuple[np.ndarray | None, bool]:
-        """Cleaned ``[antennas, S_usable]`` CSI of one raw ``[antennas, subcarriers]`` frame and
-        whether it touched the int8 rails; ``None`` for a frame :func:`clean` would refuse."""
-        if self.columns.size == 0:
-            return None, False
-        data = csi[:, self.columns]
-        reference = data[0]
-        power = reference.real * reference.real + reference.imag * reference.imag
-        gain = float(np.sqrt(power).sum()) / power.size
-        if not (math.isfinite(gain) and gain > 0):
-            return None, False
-        saturated = bool(max(np.abs(data.real).max(), np.abs(data.imag).max()) >= SATURATION_LEVEL)
-        ordered = reference[self.order]
-        f = self.f_sorted
-        slope = np.angle(ordered[self.right] @ np.conj(ordered[self.left])) if self.left.size else 0.0
-        rotated = ordered * np.exp(-1j * slope * f)
-        phase = _unwrap(np.angle(rotated * np.exp(-1j * np.angle(rotated.sum()))))
-        w = power[self.order]
-        total = float(w.sum())
-        w = w / total if total > 0 else np.full(f.size, 1.0 / f.size)
-        f_mean, p_mean = w @ f, w @ phase
-        centred = f - f_mean
-        variance = w @ (centred * centred)
-        fit_slope = (w @ (centred * (phase - p_mean))) / variance if variance > 0 else 0.0
-        residual = np.empty(f.size)
-        residual[self.order] = phase - p_mean - fit_slope * centred
-        cleaned = data * (np.exp(1j * (residual - np.angle(reference))) / gain)
-        if not np.isfinite(cleaned).all():  # a subnormal gain: refuse rather than poison running sums
-            return None, False
-        return cleaned.astype(np.complex128, copy=False), saturated
-
-
-def _unwrap(phase: np.ndarray) -> np.ndarray:
-    """``np.unwrap`` of one frame; derotated phase rarely jumps, so check that first."""
-    if np.abs(np.diff(phase)).max(initial=0.0) > np.pi:
-        return np.unwrap(phase)
-    return phase
-
-
 class NodeBuffer:
     """The last ``seconds`` of one node's cleaned frames, in a ring that grows if the rate does.
 
@@ -262,11 +201,21 @@ class NodeBuffer:
 
 
 def packet_rate(times: np.ndarray) -> float:
-    """Frames per second of a node's timestamps, measured (real nodes send 7-130 packets/s).
+    """The packets per second a node sends, measured from its timestamps (real nodes: 7-130/s).
 
-    Frames over the span rather than the median step: recorders that stamp bursts of frames
-    with one host time make the median step zero.
+    The larger of two estimates: one over the median step between distinct times (lost
+    packets leave it alone) and frames over the span (recorders that stamp a burst of frames
+    with one host time make the steps between distinct times too long).
     """
-    times = np.asarray(times, dtype=np.float64)
-    span = float(times.max() - times.min()) if times.size > 1 else 0.0
-    return float(np.clip((times.size - 1) / span, 1.0, 1000.0)) if span > 0 else 20.0
+    times = np.sort(np.asarray(times, dtype=np.float64))
+    span = float(times[-1] - times[0]) if times.size > 1 else 0.0
+    if span <= 0:
+        return 20.0
+    steps = np.diff(times)
+    steps = steps[steps > 0]
+    by_step = 1.0 / float(np.median(steps)) if steps.size else 0.0
+    rate = max(by_step, (times.size - 1) / span)
+    # Whole packets per second: the vitals grid at 19.9 instead of the node's 20/s made the
+    # estimators' stillness test read a still sitter as moving (linear interpolation off the
+    # packets' own spacing smooths the upper band it compares against).
+    return float(np.clip(np.round(rate) if rate >= 5 else rate, 1.0, 1000.0))

@@ -31,7 +31,9 @@ from ..dsp.subcarriers import signed_subcarrier_index, usable_subcarriers
 from ..frames import CsiFrame
 from ..vitals import VitalSignEstimate
 from .cleaning import NodeBuffer, clean, dominant_kind, frame_kind, packet_rate
-from .motion import BASELINE_FACTOR, SELF_FACTOR, UNTRUSTED_SECONDS, SelfCalibratedLevel
+from .motion import (
+    BASELINE_FACTOR, SELF_FACTOR, SELF_MEMORY_HOPS, SELF_WARMUP_HOPS, UNTRUSTED_SECONDS, SelfCalibratedLevel,
+)
 from .window import frame_csi
 
 # Self-calibrated: the layout and the packet rate are taken from this many first frames.
@@ -80,7 +82,7 @@ class NodePipeline:
         self.antennas: int | None = None
         self.buffer: NodeBuffer | None = None
         self.sums: WindowSums | None = None
-        self.level = SelfCalibratedLevel() if baseline is None else None
+        self.level: SelfCalibratedLevel | None = None  # self-calibrated: made at the first hop, sized in seconds
         self.first_time: float | None = None
         self.last_time = -math.inf
         self.frames_used = 0
@@ -184,6 +186,9 @@ class NodePipeline:
                                               saturation=saturated / max(received - dropped, 1),
                                               breathing=breathing, heart=heart)
         else:
+            if self.level is None:
+                self.level = SelfCalibratedLevel(memory=max(int(SELF_MEMORY_HOPS / hop), 1),
+                                                 warmup=max(int(math.ceil(SELF_WARMUP_HOPS / hop)), 1))
             level = self.level.update(statistic) if has_data and trusted else None
         motion = statistic / level if level and math.isfinite(statistic) else None
         moving = None if motion is None or not trusted else motion > self.factor

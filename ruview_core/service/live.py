@@ -13,6 +13,7 @@ from ..calibration import RoomEnrollment, StoredFileError
 from ..frames import CsiFrame
 from ..rooms import open_monitor, read_room_bank, room_status
 from ..runtime import RoomMonitor
+from ..runtime.room_state import RoomState
 from .jobs import JobFailed
 from .rolling import RollingWindowTable
 
@@ -29,6 +30,7 @@ class LiveRoom:
     status: dict[str, Any] = field(default_factory=dict)
     latest: dict[str, Any] | None = None  # the last fused state, RoomState.to_dict()
     latest_at: float = 0.0  # wall clock of ``latest``
+    last_state: RoomState | None = None  # ``latest`` with its per-node readings
     captures: set[asyncio.Queue] = field(default_factory=set)
     windows: RollingWindowTable = field(default_factory=RollingWindowTable)
 
@@ -61,6 +63,7 @@ class LiveRoom:
         closed = self.monitor.push(frame)
         for state in closed:
             self.windows.append_state(state)
+            self.last_state = state
         states = [state.to_dict() for state in closed]
         if states:
             self.latest, self.latest_at = states[-1], time.time()

@@ -32,7 +32,7 @@ from ..calibration.anchors import ANCHORS_BY_NAME
 from ..calibration.baseline import RoomBaseline
 from ..calibration.features import WindowFeatures
 from ..calibration.records import AnchorFeatures
-from ..runtime import NodeMonitor
+from ..node.pipeline import NodePipeline
 from ..specialists import SpecialistBank, load_bank, save_bank
 from ..specialists import motion as motion_specialist
 from ..specialists import presence as presence_specialist
@@ -56,8 +56,8 @@ class WindowTable:
 
 
 def window_table(baseline: RoomBaseline, frames: Iterable, hop: float = 1.0) -> WindowTable:
-    """The runtime's own window features (:class:`ruview_core.runtime.NodeMonitor`) every ``hop`` s."""
-    nodes = {n: NodeMonitor(b, 0.0, 1e9) for n, b in baseline.nodes.items()}
+    """The runtime's own window features (each node's :class:`ruview_core.node.pipeline.NodePipeline`) every ``hop`` s."""
+    nodes = {n: NodePipeline(n, b) for n, b in baseline.nodes.items()}
     times: list[float] = []
     rows: dict[int, list[np.ndarray]] = {n: [] for n in nodes}
     next_t = None
@@ -69,7 +69,7 @@ def window_table(baseline: RoomBaseline, frames: Iterable, hop: float = 1.0) -> 
         while t >= next_t:
             times.append(next_t)
             for n, node in nodes.items():
-                f = node.sums.features(node.baseline, next_t)
+                f = node.hop(next_t, hop).features
                 rows[n].append(f.summary() if f is not None else np.full(6, np.nan))
             next_t += hop
         if frame.node_id in nodes:

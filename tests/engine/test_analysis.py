@@ -38,8 +38,13 @@ def test_records_have_exactly_the_promised_keys_and_types():
         np.testing.assert_allclose(np.diff(times), 1.0)
     for r in records:
         assert tuple(r) == RECORD_KEYS
-        assert isinstance(r["t"], float) and isinstance(r["motion"], float) and math.isfinite(r["motion"])
-        assert isinstance(r["motion_detected"], bool)
+        assert isinstance(r["t"], float)
+        # The self-calibrated quiet level is learned over the first hops: unknown (None) until then.
+        if r["t"] > 15:
+            assert isinstance(r["motion"], float) and math.isfinite(r["motion"])
+            assert isinstance(r["motion_detected"], bool)
+        assert r["motion"] is None or math.isfinite(r["motion"])
+        assert r["motion_detected"] in (True, False, None)
         assert r["presence"] in (True, None)  # self-calibrated: never claims an empty room
         assert 0.0 <= r["breathing_confidence"] <= 1.0 and 0.0 <= r["heart_confidence"] <= 1.0
         assert r["breathing_bpm"] is None or 6.0 <= r["breathing_bpm"] <= 30.0
@@ -88,11 +93,11 @@ def test_walking_is_motion_with_and_without_baseline(empty_room):
         with_baseline.append(np.mean([r["motion_detected"] for r in records]))
         assert all(r["presence"] is True for r in records if r["motion_detected"])
         assert all(r["breathing_bpm"] is None for r in records if r["motion_detected"])
-        own = _after(analyze_frames(_frames("walk", seed, duration=60.0)), 10)
-        without.append(np.mean([r["motion_detected"] for r in own]))
+        # Self-calibrated: the quiet level is learned from the stream itself (here its empty start).
+        own = _after(analyze_frames(frames), BASELINE + 2)
+        without.append(np.mean([bool(r["motion_detected"]) for r in own]))
     assert np.mean(with_baseline) > 0.5
-    # Self-calibrated, a stream that is all walking sets its own still level high: weaker.
-    assert np.mean(without) > 0.1
+    assert np.mean(without) > 0.5
     assert not any(r["motion_detected"] for r in _after(empty_room, BASELINE + 1))
 
 
@@ -143,7 +148,10 @@ def test_frames_of_other_nodes_or_shapes_are_dropped():
     analyzer.push(frames[0])
     assert analyzer.push(dataclasses.replace(frames[1], node_id=2)) == []
     analyzer.push(dataclasses.replace(frames[2], csi=frames[2].csi[:, :56]))
+    for frame in frames[3:]:  # the node's frame kind is settled by the majority of its first frames
+        analyzer.push(frame)
     assert analyzer.dropped_frames == 2
+    assert analyzer.pipeline.kind == (64, 20)
 
 
 @pytest.mark.skipif(not RECORDING.exists(), reason="real recording not available")
@@ -155,7 +163,7 @@ def test_real_recording_smoke():
     for node in (1, 2):
         mine = [r for r in records if r["node_id"] == node]
         assert 110 <= len(mine) <= 121  # about 120 s at one record per second
-        assert all(math.isfinite(r["motion"]) for r in mine)
+        assert all(math.isfinite(r["motion"]) for r in mine if r["t"] > 15)  # unknown while learning the quiet level
         assert all(r["presence"] in (True, None) for r in mine)
     csi_frames = [p for p in packets if isinstance(p, CsiFrame)]
     assert {f.n_subcarriers for f in csi_frames} == {64, 128, 192}  # the mix the chain must cope with

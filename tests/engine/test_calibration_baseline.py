@@ -20,7 +20,7 @@ def test_baseline_fingerprints_every_node():
     assert node.amp_mean.shape == node.scale.shape == node.phase_dispersion.shape == (s,)
     assert node.eigenmodes.shape[1] == 2 * s
     np.testing.assert_allclose(node.eigenmodes @ node.eigenmodes.T, np.eye(node.eigenmodes.shape[0]), atol=1e-9)
-    assert node.rate_hz == 20.0 and 0.5 < node.motion_floor < 1.6
+    assert node.rate_hz == pytest.approx(20.0, rel=0.02) and 1.0 <= node.motion_floor < 4.0
     # the empty room's own windows score about 1 against it
     assert 0.1 < node.deviation_floor < 3
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from ruview_core.calibration.baseline import BaselineError
-from ruview_core.calibration.cleaning import clean, raw_arrays
+from ruview_core.node.cleaning import clean, raw_arrays
 from ruview_core.calibration.enrollment import RoomEnrollment
 from ruview_core.calibration.features import sliding_features
 from ruview_core.calibration.persist import StoredFileError, tensors_path

@@ -73,7 +73,29 @@ def test_lltf_width_keeps_first_64_of_ht_frames():
 def test_usable_subcarriers_finds_each_chips_nulls(chip):
     csi = _multipath_csi(200, np.random.default_rng(7), CHIP_NULLS[chip])
     mask = usable_subcarriers(amplitude(csi))
-    assert sorted(np.flatnonzero(~mask)) == CHIP_NULLS[chip]
+    # DC (raw bin 0) never carries channel in OFDM, whatever a chip reports there.
+    assert sorted(np.flatnonzero(~mask)) == sorted({0, *CHIP_NULLS[chip]})
+
+
+def test_sources_that_drop_the_nulls_list_tones_in_ascending_order():
+    # 52 / 56 tones (WiFall, UJI, Atheros and Intel NICs): -26..-1, +1..+26 without DC.
+    assert np.array_equal(signed_subcarrier_index(52), np.r_[-26:0, 1:27])
+    assert np.array_equal(signed_subcarrier_index(56), np.r_[-28:0, 1:29])
+    assert np.array_equal(signed_subcarrier_index(128)[:3], [0, 1, 2])  # whole FFTs stay in bin order
+
+
+def test_a_word_that_is_not_channel_is_dropped_from_the_layout():
+    # ESP32-CSI-Tool rows start with a nearly constant non-CSI word (|H| ~146) in bin 0 and bin 1
+    # beside guard nulls; a tone several times stronger than its neighbours is not channel either.
+    csi = _multipath_csi(200, np.random.default_rng(5), CHIP_NULLS["s3"])
+    csi[:, 0] = 82 - 96j
+    csi[:, 1] = 4
+    csi[:, 2:6] = 0  # the guard nulls around it, as in the recording of a seated person
+    csi[:, 60:] = 0
+    csi[:, 10] *= 8
+    mask = usable_subcarriers(amplitude(csi))
+    assert not mask[[0, 1, 2, 3, 4, 5, 10]].any()
+    assert mask[[6, 7, 9, 11, 20]].all()
 
 
 def test_usable_subcarriers_of_silence_is_empty():

