@@ -157,11 +157,11 @@ def _owner(starts: list[tuple[Recording, float]], t: float) -> tuple[Recording, 
 
 
 def _events(unit: Unit, starts, rows, origin) -> list[dict]:
-    """Motion segments found and false runs, with the detections of the stream's own factor."""
+    """Motion segments found and false runs, with the product's own decisions."""
     segments = [(recording, start + s["start"], start + s["end"]) for recording, start in starts
                 for s in recording.labels["segments"] if s["labels"].get("motion") is True]
     times = np.array([origin + r["t"] for r in rows])
-    moving = np.array([r["motion"] is not None and r["motion"] > SELF_FACTOR for r in rows])
+    moving = np.array([bool(r["motion_detected"]) for r in rows])
     out = [{"dataset": rec.dataset, "chip": rec.chip, "kind": "event",
             "found": bool(np.any(moving & (times >= a - EVENT_SLACK) & (times <= b + EVENT_SLACK + 1.0)))}
            for rec, a, b in segments]
