@@ -34,7 +34,8 @@ def through_mqtt(hass: HomeAssistant) -> list[str]:
     return [entity_id for entity_id in hass.states.async_entity_ids() if entity_id.split(".")[1].startswith("ruview_den_")]
 
 
-async def test_a_room_never_appears_twice(hass: HomeAssistant, addon: Addon, broker: int) -> None:
+async def test_a_room_never_appears_twice(hass: HomeAssistant, addon: Addon, broker: int,
+                                          mock_hass_config_yaml: None) -> None:
     enroll_offline(addon.data_dir, "den", "Den")
     addon.overrides["mqtt"] = MqttSettings("127.0.0.1", broker, client_id="ruview-addon")
     await addon.start()
