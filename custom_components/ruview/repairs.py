@@ -26,10 +26,6 @@ def room_issue_id(kind: str, entry_id: str, room_id: str) -> str:
     return f"{kind}_room_{entry_id}_{room_id}"
 
 
-def stale_issue_id(entry_id: str, room_id: str) -> str:
-    return room_issue_id(STALE, entry_id, room_id)
-
-
 def room_issue_kind(status: str | None, trained: bool) -> str | None:
     """Which repair a room with this status needs: none while it is ready or training."""
     if status == "stale":
