@@ -15,6 +15,7 @@ from homeassistant.helpers import issue_registry as ir
 from homeassistant.setup import async_setup_component
 
 from custom_components.ruview.const import DOMAIN
+from ruview_core.calibration.enrollment import RoomEnrollment
 from ruview_core.service.registry import RoomRegistry
 
 from ._addon import Addon, enroll_offline, wait_for
@@ -281,3 +282,27 @@ async def test_a_room_exists_before_its_enrollment_which_goes_on_where_it_stoppe
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await until(hass, "sensor.den_calibration_status", "ready")
     assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
+
+
+async def test_going_on_with_every_step_recorded_trains_and_needs_the_addon(hass: HomeAssistant,
+                                                                            addon: Addon) -> None:
+    enroll_offline(addon.data_dir, "den", "Den", anchors=("stand_still", "sit"), trained=False)
+    for anchor in ("empty", "lie_down", "breathe_slow", "breathe_normal", "small_move", "sleep_posture"):
+        RoomEnrollment(addon.data_dir, "den").skip(anchor)
+    await addon.start()
+    entry = await set_up(hass, hub_entry(addon, room_subentry("den", "Den")))
+    assert ir.async_get(hass).async_get_issue(DOMAIN, f"unenrolled_room_{entry.entry_id}_den") is not None
+    configure = hass.config_entries.subentries.async_configure
+
+    result = await entry.start_subentry_reconfigure_flow(hass, subentry_id(entry, "den"))
+    result = await configure(result["flow_id"], {"target": "continue"})
+    assert result["progress_action"] == "train"  # nothing left to record
+    result = await finish_progress(hass, result)
+    assert result["type"] is FlowResultType.ABORT and result["reason"] == "reconfigure_successful"
+    await until(hass, "sensor.den_calibration_status", "ready")
+    assert ir.async_get(hass).async_get_issue(DOMAIN, f"unenrolled_room_{entry.entry_id}_den") is None
+
+    result = await entry.start_subentry_reconfigure_flow(hass, subentry_id(entry, "den"))
+    await addon.stop()
+    result = await configure(result["flow_id"], {"target": "continue"})
+    assert result["type"] is FlowResultType.ABORT and result["reason"] == "cannot_connect"
