@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import CONF_HOST, CONF_PORT, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryNotReady
@@ -9,7 +10,6 @@ from homeassistant.helpers import (
     area_registry as ar,
     config_validation as cv,
     device_registry as dr,
-    issue_registry as ir,
 )
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.typing import ConfigType
@@ -19,7 +19,7 @@ from .const import CONF_AREA_ID, CONF_ROOM_ID, CONF_TOKEN, DOMAIN, LOGGER, SUBEN
 from .coordinator import RuViewConfigEntry, RuViewCoordinator, RuViewRuntimeData
 from .entity import hub_device, room_device
 from .labels import LabelStreamer, label_sensors
-from .repairs import stale_issue_id
+from .repairs import async_delete_room_issues
 from .services import async_setup_services
 
 PLATFORMS = [Platform.BINARY_SENSOR, Platform.SENSOR]
@@ -31,9 +31,13 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     return True
 
 
+def _client(hass: HomeAssistant, entry: RuViewConfigEntry) -> RuViewClient:
+    return RuViewClient(async_get_clientsession(hass), entry.data[CONF_HOST], int(entry.data[CONF_PORT]),
+                        entry.data[CONF_TOKEN])
+
+
 async def async_setup_entry(hass: HomeAssistant, entry: RuViewConfigEntry) -> bool:
-    client = RuViewClient(async_get_clientsession(hass), entry.data[CONF_HOST], int(entry.data[CONF_PORT]),
-                          entry.data[CONF_TOKEN])
+    client = _client(hass, entry)
     try:
         health = await client.health()
     except RuViewError as error:
@@ -57,16 +61,26 @@ async def async_unload_entry(hass: HomeAssistant, entry: RuViewConfigEntry) -> b
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: RuViewConfigEntry) -> None:
+    """Clear the rooms' repairs, and hand the rooms back to the add-on's MQTT discovery (which
+    steps aside for good once the integration has connected)."""
     for room_id in _rooms(entry):
-        ir.async_delete_issue(hass, DOMAIN, stale_issue_id(entry.entry_id, room_id))
+        async_delete_room_issues(hass, entry.entry_id, room_id)
+    try:
+        await _client(hass, entry).release_integration()
+    except RuViewError as error:
+        LOGGER.warning("RuView: could not tell the add-on that the integration is removed, so its MQTT discovery "
+                       "stays off (delete the file 'integration' in the add-on's data folder to turn it on): %s", error)
 
 
 async def async_remove_config_entry_device(hass: HomeAssistant, entry: RuViewConfigEntry,
                                            device: dr.DeviceEntry) -> bool:
-    """A node device may go once the node is offline (it comes back when it sends again)."""
+    """A node device may go once the node is offline (it comes back when it sends again); while the
+    add-on is not connected no node is known to send, so any node device may go."""
     prefix = f"{entry.unique_id}_node_"
     for domain, identifier in device.identifiers:
         if domain == DOMAIN and identifier.startswith(prefix):
+            if entry.state is not ConfigEntryState.LOADED:
+                return True
             return not entry.runtime_data.coordinator.data.nodes.get(int(identifier.removeprefix(prefix)), False)
     return False
 
@@ -89,7 +103,7 @@ async def _async_entry_updated(hass: HomeAssistant, entry: RuViewConfigEntry) ->
             pass
         except RuViewError as error:
             LOGGER.warning("RuView: could not remove room %s from the add-on: %s", room_id, error)
-        ir.async_delete_issue(hass, DOMAIN, stale_issue_id(entry.entry_id, room_id))
+        async_delete_room_issues(hass, entry.entry_id, room_id)
     hass.config_entries.async_schedule_reload(entry.entry_id)
 
 

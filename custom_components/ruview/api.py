@@ -11,7 +11,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from typing import Any, TypedDict, cast
+from typing import Any, NotRequired, TypedDict, cast
 
 import aiohttp
 
@@ -75,6 +75,7 @@ class RoomStateMessage(TypedDict):
     status: str
     online: bool
     state: RoomState | None
+    trained: NotRequired[bool]  # the room has a bank (older add-ons do not say)
 
 
 class Room(TypedDict, total=False):
@@ -203,6 +204,10 @@ class RuViewClient:
 
     async def delete_room(self, room_id: str) -> None:
         await self._request("DELETE", f"/rooms/{room_id}")
+
+    async def release_integration(self) -> None:
+        """Tell the add-on the integration is gone: its MQTT discovery may show the rooms again."""
+        await self._request("DELETE", "/integration")
 
     async def room_state(self, room_id: str) -> RoomStateMessage:
         return cast(RoomStateMessage, await self._request("GET", f"/rooms/{room_id}/state"))

@@ -13,12 +13,11 @@ from homeassistant.components.binary_sensor import (
 from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
-from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .api import RoomStateMessage
 from .const import SUBENTRY_ROOM
 from .coordinator import RuViewConfigEntry, RuViewCoordinator
-from .entity import RuViewRoomEntity, anomaly, node_device, reading
+from .entity import RuViewEntity, RuViewRoomEntity, anomaly, node_device, reading
 
 PARALLEL_UPDATES = 0
 
@@ -40,8 +39,9 @@ DESCRIPTIONS: tuple[RuViewBinarySensorDescription, ...] = (
                                   device_class=BinarySensorDeviceClass.OCCUPANCY, value_fn=_flag("presence")),
     RuViewBinarySensorDescription(key="motion", translation_key="motion", device_class=BinarySensorDeviceClass.MOTION,
                                   value_fn=_flag("motion")),
+    # Says whether the other readings can be trusted: about the sensing, not the room.
     RuViewBinarySensorDescription(key="anomaly", translation_key="anomaly", device_class=BinarySensorDeviceClass.PROBLEM,
-                                  value_fn=anomaly),
+                                  entity_category=EntityCategory.DIAGNOSTIC, value_fn=anomaly),
 )
 NODE_CONNECTIVITY = BinarySensorEntityDescription(key="connectivity", device_class=BinarySensorDeviceClass.CONNECTIVITY,
                                                   entity_category=EntityCategory.DIAGNOSTIC)
@@ -71,10 +71,9 @@ class RuViewBinarySensor(RuViewRoomEntity, BinarySensorEntity):
         return None if message is None else self.entity_description.value_fn(message)
 
 
-class RuViewNodeConnectivity(CoordinatorEntity[RuViewCoordinator], BinarySensorEntity):
+class RuViewNodeConnectivity(RuViewEntity, BinarySensorEntity):
     """Whether an ESP32 node's frames reach the add-on (a node appears here when it first sends)."""
 
-    _attr_has_entity_name = True
     entity_description = NODE_CONNECTIVITY
 
     def __init__(self, coordinator: RuViewCoordinator, node_id: int) -> None:

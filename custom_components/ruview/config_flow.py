@@ -28,12 +28,14 @@ from .room_flow import RoomSubentryFlowHandler
 TITLE = "RuView"
 
 
-def _schema(host: str = "", port: int = DEFAULT_PORT) -> vol.Schema:
+def _schema(host: str = "", port: int = DEFAULT_PORT, *, token_required: bool = True) -> vol.Schema:
+    """Address and token; reconfiguring, an empty token keeps the one in use."""
+    token = vol.Required(CONF_TOKEN) if token_required else vol.Optional(CONF_TOKEN)
     return vol.Schema({
         vol.Required(CONF_HOST, default=host): TextSelector(TextSelectorConfig(autocomplete="off")),
         vol.Required(CONF_PORT, default=port): NumberSelector(NumberSelectorConfig(
             min=1, max=65535, step=1, mode=NumberSelectorMode.BOX)),
-        vol.Required(CONF_TOKEN): TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD)),
+        token: TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD)),
     })
 
 
@@ -105,13 +107,15 @@ class RuViewConfigFlow(ConfigFlow, domain=DOMAIN):
         entry = self._get_reconfigure_entry()
         errors: dict[str, str] = {}
         if user_input is not None:
-            instance_id, errors = await self._connect(user_input)
+            data = {**user_input, CONF_TOKEN: user_input.get(CONF_TOKEN) or entry.data[CONF_TOKEN]}
+            instance_id, errors = await self._connect(data)
             if instance_id is not None:
                 await self.async_set_unique_id(instance_id)
                 self._abort_if_unique_id_mismatch(reason="another_addon")
-                return self.async_update_reload_and_abort(entry, data_updates=self._entry_data(user_input))
+                return self.async_update_reload_and_abort(entry, data_updates=self._entry_data(data))
+        shown = {key: value for key, value in (user_input or {}).items() if key != CONF_TOKEN}
         return self.async_show_form(step_id="reconfigure", data_schema=self.add_suggested_values_to_schema(
-            _schema(entry.data[CONF_HOST], entry.data[CONF_PORT]), user_input or {}), errors=errors)
+            _schema(entry.data[CONF_HOST], entry.data[CONF_PORT], token_required=False), shown), errors=errors)
 
     async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
         return await self.async_step_reauth_confirm()

@@ -10,6 +10,7 @@ from typing import Any, cast
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 
 from .api import (
@@ -22,7 +23,7 @@ from .api import (
 )
 from .const import DOMAIN, LOGGER, RECONNECT_MAX_SECONDS, RECONNECT_MIN_SECONDS
 from .labels import LabelStreamer
-from .repairs import async_update_stale_issue
+from .repairs import async_update_room_issue, room_issue_kind
 
 
 @dataclass
@@ -58,8 +59,9 @@ class RuViewCoordinator(DataUpdateCoordinator[RuViewData]):
     def __init__(self, hass: HomeAssistant, entry: RuViewConfigEntry, client: RuViewClient) -> None:
         super().__init__(hass, LOGGER, config_entry=entry, name=DOMAIN, update_interval=None)
         self.client = client
+        self._room_listeners: dict[str, list[Callable[[], None]]] = {}
         self._room_online: dict[str, bool] = {}
-        self._issues: dict[str, tuple[bool, str | None]] = {}  # room -> (stale, reason) its repair shows
+        self._issues: dict[str, tuple[str | None, str | None]] = {}  # room -> (kind, reason) its repair shows
         # not last_update_success: the add-on's first state messages can beat its "subscribed" reply
         self._connection_lost = False
 
@@ -77,7 +79,8 @@ class RuViewCoordinator(DataUpdateCoordinator[RuViewData]):
             # a state pushed since the (re)connection is fresh; the summary carries none
             rooms={room["room_id"]: RoomStateMessage(
                 room=room["room_id"], status=room.get("status", "untrained"), online=room.get("online", False),
-                state=known[room["room_id"]]["state"] if room["room_id"] in known else None) for room in rooms},
+                state=known[room["room_id"]]["state"] if room["room_id"] in known else None,
+                trained=room.get("bank") is not None) for room in rooms},
             nodes={int(node["node_id"]): bool(node.get("online")) for node in nodes},
             stale_reasons={room["room_id"]: room.get("stale_reason") for room in rooms},
         )
@@ -112,13 +115,27 @@ class RuViewCoordinator(DataUpdateCoordinator[RuViewData]):
 
     async def _resync(self) -> None:
         try:
+            health = await self.client.health()
             data = await self._async_update_data()
         except (UpdateFailed, ConfigEntryAuthFailed) as error:
             raise RuViewError(str(error)) from error
+        self._follow_version(health)
         if self._connection_lost:
             self._connection_lost = False
             LOGGER.info("Connected to the RuView add-on again")
         self.async_set_updated_data(data)
+
+    @callback
+    def _follow_version(self, health: Health) -> None:
+        """The add-on reconnects after an update: its device shows the version now running."""
+        runtime = self.config_entry.runtime_data
+        if health.get("version") == runtime.health.get("version"):
+            return
+        runtime.health = health
+        devices = dr.async_get(self.hass)
+        hub = devices.async_get_device({(DOMAIN, str(self.config_entry.unique_id))})
+        if hub is not None:
+            devices.async_update_device(hub.id, sw_version=health.get("version"))
 
     @callback
     def _lost(self, error: Exception) -> None:
@@ -130,15 +147,19 @@ class RuViewCoordinator(DataUpdateCoordinator[RuViewData]):
 
     @callback
     def _handle(self, message: dict[str, Any]) -> None:
+        """One pushed message: only what it is about hears of it (a room's state: that room's
+        entities), so a message of one room never rewrites the others."""
         data = self.data
         kind = message.get("type")
         if kind == "state":
             room_id = str(message["room"])
             state = cast(RoomState | None, message.get("state"))
-            snapshot = RoomStateMessage(room=room_id, status=str(message.get("status", "untrained")),
-                                        online=bool(message.get("online")), state=state)
+            status = str(message.get("status", "untrained"))
+            snapshot = RoomStateMessage(room=room_id, status=status, online=bool(message.get("online")), state=state,
+                                        trained=bool(message.get("trained", status in ("ready", "stale"))))
             data.rooms[room_id] = snapshot
             self._track(room_id, snapshot, data.stale_reasons.get(room_id))
+            self._update_room_listeners(room_id)
         elif kind == "stale":
             room_id = str(message["room"])
             data.stale_reasons[room_id] = message.get("reason") if message.get("stale") else None
@@ -146,17 +167,35 @@ class RuViewCoordinator(DataUpdateCoordinator[RuViewData]):
                 self._track(room_id, data.rooms[room_id], data.stale_reasons[room_id])
         elif kind == "node":
             data.nodes[int(message["node_id"])] = bool(message.get("online"))
+            self.async_update_listeners()  # the nodes' entities, and new nodes' devices
         elif kind == "room_removed":
             room_id = str(message["room"])
             data.rooms.pop(room_id, None)
             self._track(room_id, None, None)
-        else:
-            return  # job progress is for the flows, which poll their own jobs
-        self.async_set_updated_data(data)
+            self._update_room_listeners(room_id)
+        # job progress is for the flows, which poll their own jobs
+
+    @callback
+    def async_add_room_listener(self, room_id: str, update: Callable[[], None]) -> Callable[[], None]:
+        """Call ``update`` whenever a pushed message changes the room ``room_id``."""
+        listeners = self._room_listeners.setdefault(room_id, [])
+        listeners.append(update)
+
+        @callback
+        def remove() -> None:
+            listeners.remove(update)
+
+        return remove
+
+    @callback
+    def _update_room_listeners(self, room_id: str) -> None:
+        for update in list(self._room_listeners.get(room_id, ())):
+            update()
 
     @callback
     def _track(self, room_id: str, message: RoomStateMessage | None, stale_reason: str | None) -> None:
-        """Log a room's nodes going away and coming back once each; raise or clear its STALE repair."""
+        """Log a room's nodes going away and coming back once each; raise or clear its repair
+        (enroll it again when STALE, enroll it when it never was)."""
         online = message is not None and message["online"]
         if self._room_online.get(room_id, True) != online:
             if online:
@@ -164,11 +203,11 @@ class RuViewCoordinator(DataUpdateCoordinator[RuViewData]):
             else:
                 LOGGER.warning("RuView room %s is unavailable: no frames from its nodes", room_id)
         self._room_online[room_id] = online
-        stale = message is not None and message["status"] == "stale"
-        issue = (stale, stale_reason if stale else None)
+        kind = None if message is None else room_issue_kind(message["status"], message.get("trained", False))
+        issue = (kind, stale_reason if message is not None and message["status"] == "stale" else None)
         if self._issues.get(room_id) != issue:
             self._issues[room_id] = issue
-            async_update_stale_issue(self.hass, self.config_entry, room_id, *issue)
+            async_update_room_issue(self.hass, self.config_entry, room_id, *issue)
 
     # -- what entities ask ---------------------------------------------------------------------
 

@@ -27,6 +27,7 @@ from homeassistant.helpers.selector import (
 from .api import FINAL_JOB_STATES, Job, RuViewClient, RuViewError
 from .const import (
     ANCHOR_SECONDS,
+    ANCHORS,
     BASELINE_SECONDS,
     CONF_ACTION,
     CONF_COUNTDOWN,
@@ -41,6 +42,12 @@ from .const import (
 )
 
 ACTION_CAPTURE, ACTION_SKIP, ACTION_FINISH = "capture", "skip", "finish"
+
+
+def sentence(reason: str) -> str:
+    """The add-on's reason as the end of a sentence: one full stop (or its own ? or !), never two."""
+    reason = reason.strip().rstrip(".").rstrip()
+    return reason if reason.endswith(("?", "!")) or not reason else f"{reason}."
 
 
 def _capture_length(default: int, low: int, high: int) -> tuple[vol.Required, NumberSelector]:
@@ -61,6 +68,25 @@ class EnrollmentSteps[ResultT: FlowResult[Any, Any]](FlowHandler[Any, ResultT, A
     _seconds: float | None = None  # how long the running capture takes, for its progress text
     _job_id: str | None = None
     _error: tuple[str, str] | None = None  # (error key, the add-on's reason) shown on the next form
+
+    # -- where to start ------------------------------------------------------------------------
+
+    async def _resume(self) -> ResultT:
+        """Go on from where the room's enrollment stopped (a closed dialog, a phone that slept):
+        the empty room if it has none, else the anchors still pending, then training."""
+        try:
+            room = await self.client.room(self.room_id)
+        except RuViewError as error:
+            LOGGER.debug("RuView room %s: %s", self.room_id, error)
+            return self.async_abort(reason="cannot_connect")
+        if not room.get("baseline_id"):
+            self.anchors = list(ANCHORS)
+            return await self.async_step_baseline()
+        done = room.get("anchors") or {}
+        self.anchors = [anchor for anchor in ANCHORS if done.get(anchor, "pending") == "pending"]
+        if not self.anchors:
+            return await self.async_step_train()
+        return await self._anchor(self.anchors[0], None)
 
     # -- baseline ------------------------------------------------------------------------------
 
@@ -220,11 +246,15 @@ class EnrollmentSteps[ResultT: FlowResult[Any, Any]](FlowHandler[Any, ResultT, A
             step_id=step_id, progress_action=step_id, progress_task=self._task,
             description_placeholders={"room": self.room_name, "seconds": f"{seconds:.0f}" if seconds else ""})
 
+    def _placeholders(self) -> dict[str, str]:
+        """What every form of this enrollment may show besides the room and the last refusal."""
+        return {}
+
     def _form(self, step_id: str, schema: vol.Schema) -> ResultT:
         error, reason = self._error or (None, "")
         return self.async_show_form(
             step_id=step_id, data_schema=schema, errors={"base": error} if error else None,
-            description_placeholders={"room": self.room_name, "reason": reason})
+            description_placeholders={**self._placeholders(), "room": self.room_name, "reason": sentence(reason)})
 
     def async_remove(self) -> None:
         """A dialog closed mid-capture: stop the add-on's job rather than let it run on."""

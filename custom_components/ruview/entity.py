@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from homeassistant.config_entries import ConfigSubentry
+from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
@@ -68,10 +69,31 @@ def _readings(state: RoomState | None) -> dict[str, Any] | None:
     return cast(dict[str, Any] | None, state)
 
 
-class RuViewRoomEntity(CoordinatorEntity[RuViewCoordinator]):
-    """An entity of one room; unavailable while the add-on or all of the room's nodes are away."""
+class RuViewEntity(CoordinatorEntity[RuViewCoordinator]):
+    """Writes its state only when what it shows changed: the add-on pushes every room about once a
+    second, mostly saying what it said before."""
 
     _attr_has_entity_name = True
+    _shown: tuple[bool, Any] | None = None
+
+    async def async_added_to_hass(self) -> None:
+        await super().async_added_to_hass()
+        self._shown = self._showing()  # what Home Assistant writes once the entity is added
+
+    def _showing(self) -> tuple[bool, Any]:
+        return self.available, self.state
+
+    @callback
+    def _handle_coordinator_update(self) -> None:
+        shown = self._showing()
+        if shown != self._shown:
+            self._shown = shown
+            self.async_write_ha_state()
+
+
+class RuViewRoomEntity(RuViewEntity):
+    """An entity of one room; unavailable while the add-on or all of the room's nodes are away."""
+
     needs_nodes = True  # False: the entity describes the room's calibration, not what its nodes see
 
     def __init__(self, coordinator: RuViewCoordinator, subentry: ConfigSubentry,
@@ -82,6 +104,10 @@ class RuViewRoomEntity(CoordinatorEntity[RuViewCoordinator]):
         self.room_id: str = subentry.data[CONF_ROOM_ID]
         self._attr_unique_id = f"{entry.unique_id}_{self.room_id}_{description.key}"
         self._attr_device_info = room_device(entry, subentry)
+
+    async def async_added_to_hass(self) -> None:
+        await super().async_added_to_hass()
+        self.async_on_remove(self.coordinator.async_add_room_listener(self.room_id, self._handle_coordinator_update))
 
     @property
     def message(self) -> RoomStateMessage | None:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import Any
 
 import voluptuous as vol
 
-from homeassistant.config_entries import ConfigEntryState, ConfigSubentryFlow, SubentryFlowResult
+from homeassistant.config_entries import ConfigEntryState, ConfigSubentry, ConfigSubentryFlow, SubentryFlowResult
 from homeassistant.helpers import area_registry as ar
 from homeassistant.helpers.selector import (
     AreaSelector,
@@ -19,7 +20,7 @@ from homeassistant.helpers.selector import (
     TextSelector,
 )
 
-from .api import RuViewClient, RuViewConflictError, RuViewError, RuViewRequestError
+from .api import RuViewConflictError, RuViewError, RuViewRequestError
 from .const import (
     ANCHORS,
     CONF_AREA_ID,
@@ -30,22 +31,20 @@ from .const import (
     LABEL_DEVICE_CLASSES,
     LABEL_DOMAINS,
     LABEL_KINDS,
-    LOGGER,
+    SUBENTRY_ROOM,
 )
 from .coordinator import RuViewConfigEntry
-from .enrollment import EnrollmentSteps
+from .enrollment import EnrollmentSteps, sentence
 
 CONF_NAME = "name"
 TARGET_ROOM = "room"
 TARGET_SENSORS = "sensors"
+TARGET_CONTINUE = "continue"
 
 
 class RoomSubentryFlowHandler(EnrollmentSteps[SubentryFlowResult], ConfigSubentryFlow):
-    """Name, area and nodes; then the enrollment; then the room's subentry (or, re-enrolling, an abort)."""
-
-    _created = False  # the add-on room this flow made, to be removed if the flow is abandoned
-    _finished = False
-    _data: dict[str, Any]  # the subentry's data once the room exists
+    """Name, area and nodes make the room at once (its device shows it untrained); its enrollment
+    follows now or later, from the room's menu or its repair, and goes on where it stopped."""
 
     def _loaded_entry(self) -> RuViewConfigEntry | None:
         entry: RuViewConfigEntry = self._get_entry()
@@ -72,17 +71,17 @@ class RoomSubentryFlowHandler(EnrollmentSteps[SubentryFlowResult], ConfigSubentr
                     room = await self.client.create_room(user_input[CONF_NAME], nodes=nodes,
                                                          area=area.name if area else None)
                 except RuViewConflictError as error:
-                    errors["base"], placeholders["reason"] = "room_conflict", error.message
+                    errors["base"], placeholders["reason"] = "room_conflict", sentence(error.message)
                 except RuViewRequestError as error:
-                    errors["base"], placeholders["reason"] = "invalid_room", error.message
+                    errors["base"], placeholders["reason"] = "invalid_room", sentence(error.message)
                 except RuViewError as error:
-                    errors["base"], placeholders["reason"] = "cannot_connect", str(error)
+                    errors["base"], placeholders["reason"] = "cannot_connect", sentence(str(error))
                 else:
-                    self._created = True
                     self.room_id, self.room_name = room["room_id"], room["name"]
-                    self._data = {CONF_ROOM_ID: self.room_id, CONF_AREA_ID: area_id, CONF_NODES: nodes}
-                    self.anchors = list(ANCHORS)
-                    return await self.async_step_baseline()
+                    self.hass.config_entries.async_add_subentry(self._get_entry(), ConfigSubentry(
+                        data=MappingProxyType({CONF_ROOM_ID: self.room_id, CONF_AREA_ID: area_id, CONF_NODES: nodes}),
+                        subentry_type=SUBENTRY_ROOM, title=self.room_name, unique_id=self.room_id))
+                    return await self.async_step_added()
         try:
             seen = await self.client.nodes()
         except RuViewError:
@@ -98,22 +97,39 @@ class RoomSubentryFlowHandler(EnrollmentSteps[SubentryFlowResult], ConfigSubentr
         return self.async_show_form(step_id="user", data_schema=self.add_suggested_values_to_schema(
             schema, user_input or {}), errors=errors, description_placeholders=placeholders)
 
+    async def async_step_added(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
+        """The room exists: enroll it now, or later (its menu, its repair)."""
+        return self.async_show_menu(step_id="added", menu_options=["enroll", "later"],
+                                    description_placeholders={"room": self.room_name})
+
+    async def async_step_enroll(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
+        self.anchors = list(ANCHORS)
+        return await self.async_step_baseline()
+
+    async def async_step_later(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
+        return self.async_abort(reason="room_added", description_placeholders={"room": self.room_name})
+
     async def async_step_reconfigure(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
-        """Re-enroll the whole room (a new baseline, every anchor, training) or one anchor, or pick
-        the room's own sensors whose changes teach it."""
+        """Go on with the enrollment where it stopped, re-enroll the whole room (a new baseline,
+        every anchor, training) or one anchor, or pick the room's own sensors that teach it."""
         subentry = self._get_reconfigure_subentry()
-        if self._loaded_entry() is None:
+        entry = self._loaded_entry()
+        if entry is None:
             return self.async_abort(reason="entry_not_loaded")
         self.room_id, self.room_name = subentry.data[CONF_ROOM_ID], subentry.title
         if user_input is None:
+            message = entry.runtime_data.coordinator.room(self.room_id)
+            ready = message is not None and message["status"] in ("ready", "stale")
             return self.async_show_form(step_id="reconfigure", data_schema=vol.Schema({
-                vol.Required(CONF_TARGET, default=TARGET_ROOM): SelectSelector(SelectSelectorConfig(
-                    options=[TARGET_ROOM, TARGET_SENSORS, *ANCHORS], translation_key="reenroll_target",
-                    mode=SelectSelectorMode.LIST)),
+                vol.Required(CONF_TARGET, default=TARGET_ROOM if ready else TARGET_CONTINUE): SelectSelector(
+                    SelectSelectorConfig(options=[TARGET_CONTINUE, TARGET_ROOM, TARGET_SENSORS, *ANCHORS],
+                                         translation_key="reenroll_target", mode=SelectSelectorMode.LIST)),
             }), description_placeholders={"room": self.room_name})
         target = user_input[CONF_TARGET]
         if target == TARGET_SENSORS:
             return await self.async_step_sensors()
+        if target == TARGET_CONTINUE:
+            return await self._resume()
         if target == TARGET_ROOM:
             self.anchors = list(ANCHORS)
             return await self.async_step_baseline()
@@ -141,21 +157,6 @@ class RoomSubentryFlowHandler(EnrollmentSteps[SubentryFlowResult], ConfigSubentr
                                     description_placeholders={"room": subentry.title})
 
     async def async_step_done(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
-        self._finished = True
         if self.source == "reconfigure":
             return self.async_update_and_abort(self._get_entry(), self._get_reconfigure_subentry())
-        return self.async_create_entry(title=self.room_name, data=self._data, unique_id=self.room_id)
-
-    def async_remove(self) -> None:
-        """Abandoned before the end: the room made in the add-on goes too (it has no entities)."""
-        if self._created and not self._finished:
-            self.hass.async_create_task(_delete_room(self.client, self.room_id), "ruview delete room")
-        else:
-            super().async_remove()
-
-
-async def _delete_room(client: RuViewClient, room_id: str) -> None:
-    try:
-        await client.delete_room(room_id)  # cancels its running capture too
-    except RuViewError as error:
-        LOGGER.warning("RuView: could not remove the abandoned room %s: %s", room_id, error)
+        return self.async_abort(reason="room_enrolled", description_placeholders={"room": self.room_name})

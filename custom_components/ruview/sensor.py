@@ -22,8 +22,6 @@ from .coordinator import RuViewConfigEntry, RuViewCoordinator
 from .entity import RuViewRoomEntity, confidence, reading
 
 PARALLEL_UPDATES = 0
-UNIT_BREATHS_PER_MINUTE = "br/min"
-UNIT_BEATS_PER_MINUTE = "bpm"
 # Readings whose confidence gets a diagnostic sensor, keyed by the specialist that gives it.
 CONFIDENCES = {"presence": "presence", "motion": "motion", "posture": "posture", "breathing": "breathing_bpm",
                "heartbeat": "heart_bpm", "restlessness": "restlessness", "anomaly": "anomaly"}
@@ -31,7 +29,7 @@ CONFIDENCES = {"presence": "presence", "motion": "motion", "posture": "posture",
 
 @dataclass(frozen=True, kw_only=True)
 class RuViewSensorDescription(SensorEntityDescription):
-    value_fn: Callable[[RoomStateMessage], str | float | None]
+    value_fn: Callable[[RoomStateMessage], str | int | float | None]
     needs_nodes: bool = True
     min_nodes: int = 0  # made only for rooms with at least this many nodes
 
@@ -48,6 +46,11 @@ def _posture(message: RoomStateMessage) -> str | None:
     return value if value in POSTURES else None
 
 
+def _zone(message: RoomStateMessage) -> int | None:
+    value = reading(message, "zone")
+    return None if value is None else int(value)
+
+
 def _confidence(name: str) -> Callable[[RoomStateMessage], float | None]:
     return lambda message: confidence(message, name)
 
@@ -57,10 +60,11 @@ DESCRIPTIONS: tuple[RuViewSensorDescription, ...] = (
         key="posture", translation_key="posture", device_class=SensorDeviceClass.ENUM, options=list(POSTURES),
         value_fn=_posture),
     RuViewSensorDescription(
-        key="breathing_rate", translation_key="breathing_rate", native_unit_of_measurement=UNIT_BREATHS_PER_MINUTE,
+        # units in translations (breaths and beats per minute have no Home Assistant unit)
+        key="breathing_rate", translation_key="breathing_rate",
         state_class=SensorStateClass.MEASUREMENT, suggested_display_precision=1, value_fn=_number("breathing_bpm")),
     RuViewSensorDescription(
-        key="heart_rate", translation_key="heart_rate", native_unit_of_measurement=UNIT_BEATS_PER_MINUTE,
+        key="heart_rate", translation_key="heart_rate",
         state_class=SensorStateClass.MEASUREMENT, suggested_display_precision=0, entity_registry_enabled_default=False,
         value_fn=_number("heart_bpm")),
     RuViewSensorDescription(
@@ -68,9 +72,9 @@ DESCRIPTIONS: tuple[RuViewSensorDescription, ...] = (
         state_class=SensorStateClass.MEASUREMENT, suggested_display_precision=0,
         value_fn=_number("restlessness", 100.0)),
     RuViewSensorDescription(
-        # 1..5 along the line from the room's first node to its last: a coarse place, not a position.
-        key="zone", translation_key="zone", state_class=SensorStateClass.MEASUREMENT, suggested_display_precision=0,
-        entity_registry_enabled_default=False, min_nodes=2, value_fn=_number("zone")),
+        # 1..5 along the line from the room's first node to its last: a coarse place, not a position,
+        # so an index without statistics (no state class).
+        key="zone", translation_key="zone", entity_registry_enabled_default=False, min_nodes=2, value_fn=_zone),
     RuViewSensorDescription(
         key="calibration_status", translation_key="calibration_status", device_class=SensorDeviceClass.ENUM,
         options=list(ROOM_STATUSES), entity_category=EntityCategory.DIAGNOSTIC, needs_nodes=False,
@@ -101,6 +105,6 @@ class RuViewSensor(RuViewRoomEntity, SensorEntity):
         self.needs_nodes = description.needs_nodes
 
     @property
-    def native_value(self) -> str | float | None:
+    def native_value(self) -> str | int | float | None:
         message = self.message
         return None if message is None else self.entity_description.value_fn(message)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import voluptuous as vol
@@ -25,6 +26,7 @@ from .const import (
     SPECIALISTS,
 )
 from .coordinator import RuViewConfigEntry
+from .enrollment import sentence
 
 JOB_TIMEOUT_SECONDS = MAX_CAPTURE_SECONDS + 120
 
@@ -46,8 +48,19 @@ def async_setup_services(hass: HomeAssistant) -> None:
                                  supports_response=SupportsResponse.OPTIONAL)
 
 
-def _room(call: ServiceCall) -> tuple[RuViewClient, str]:
-    """The add-on client and room id behind the room device the action names."""
+@dataclass(frozen=True)
+class _Room:
+    client: RuViewClient
+    room_id: str
+    name: str  # what errors say: the room's name in Home Assistant, not its id
+
+    def own_words(self, reason: str) -> str:
+        """The add-on's reason without the room's id (the message names the room already)."""
+        return reason.replace(f"room {self.room_id!r}", "the room")
+
+
+def _room(call: ServiceCall) -> _Room:
+    """The add-on client, room id and name behind the room device the action names."""
     device_id = call.data[ATTR_ROOM]
     device = dr.async_get(call.hass).async_get(device_id)
     for entry_id, subentry_ids in (device.config_entries_subentries.items() if device else ()):
@@ -61,40 +74,41 @@ def _room(call: ServiceCall) -> tuple[RuViewClient, str]:
             if entry.state is not ConfigEntryState.LOADED:
                 raise ServiceValidationError(translation_domain=DOMAIN, translation_key="room_not_loaded",
                                              translation_placeholders={"room": subentry.title})
-            return entry.runtime_data.client, subentry.data[CONF_ROOM_ID]
+            return _Room(entry.runtime_data.client, subentry.data[CONF_ROOM_ID], subentry.title)
+    name = (device.name_by_user or device.name) if device else None
     raise ServiceValidationError(translation_domain=DOMAIN, translation_key="unknown_room",
-                                 translation_placeholders={"room": device_id})
+                                 translation_placeholders={"room": name or device_id})
 
 
-async def _run(client: RuViewClient, room_id: str, start: Any) -> Job:
+async def _run(room: _Room, start: Any) -> Job:
     try:
         job: Job = await start
-        job = await client.wait_for_job(job["job_id"], timeout_s=JOB_TIMEOUT_SECONDS)
+        job = await room.client.wait_for_job(job["job_id"], timeout_s=JOB_TIMEOUT_SECONDS)
     except RuViewConflictError as error:
-        raise HomeAssistantError(translation_domain=DOMAIN, translation_key="room_refused",
-                                 translation_placeholders={"room": room_id, "reason": error.message}) from error
+        raise HomeAssistantError(translation_domain=DOMAIN, translation_key="room_refused", translation_placeholders={
+            "room": room.name, "reason": sentence(room.own_words(error.message))}) from error
     except (RuViewError, TimeoutError) as error:
         raise HomeAssistantError(translation_domain=DOMAIN, translation_key="cannot_connect",
-                                 translation_placeholders={"error": str(error)}) from error
+                                 translation_placeholders={"error": sentence(str(error))}) from error
     if job["state"] != "succeeded":
-        raise HomeAssistantError(translation_domain=DOMAIN, translation_key="job_failed",
-                                 translation_placeholders={"room": room_id, "reason": job.get("error") or job["state"]})
+        raise HomeAssistantError(translation_domain=DOMAIN, translation_key="job_failed", translation_placeholders={
+            "room": room.name, "reason": sentence(room.own_words(job.get("error") or job["state"]))})
     return job
 
 
 async def _train_room(call: ServiceCall) -> ServiceResponse:
     """Train the room's bank from what it enrolled (all specialists, or the ones named)."""
-    client, room_id = _room(call)
-    job = await _run(client, room_id, client.start_training(room_id, call.data.get(ATTR_SPECIALISTS)))
+    room = _room(call)
+    job = await _run(room, room.client.start_training(room.room_id, call.data.get(ATTR_SPECIALISTS)))
     result = job.get("result") or {}
-    return {"room": room_id, "job_id": job["job_id"], "specialists": sorted(result.get("specialists", {})),
+    return {"room": room.room_id, "job_id": job["job_id"], "specialists": sorted(result.get("specialists", {})),
             "anchors": list(result.get("anchors", []))}
 
 
 async def _recalibrate(call: ServiceCall) -> ServiceResponse:
     """Capture the empty room again; an accepted baseline makes the room STALE until it is re-enrolled."""
-    client, room_id = _room(call)
-    job = await _run(client, room_id, client.recalibrate(room_id, call.data.get(CONF_SECONDS)))
+    room = _room(call)
+    job = await _run(room, room.client.recalibrate(room.room_id, call.data.get(CONF_SECONDS)))
     result = job.get("result") or {}
-    return {"room": room_id, "job_id": job["job_id"], "accepted": bool(result.get("accepted")),
+    return {"room": room.room_id, "job_id": job["job_id"], "accepted": bool(result.get("accepted")),
             "reason": result.get("reason")}

@@ -1,7 +1,7 @@
 """The REST + WebSocket API of ``ruview serve`` (``/api/v1``), over :class:`RuViewService`.
 
 Every endpoint but ``/health`` and ``/openapi.json`` wants ``Authorization: Bearer TOKEN``;
-requests through Home Assistant's ingress proxy are trusted. Every refusal is a 4xx with
+requests through Home Assistant's ingress proxy (from its address, with its ingress path) are trusted. Every refusal is a 4xx with
 ``{"error": CODE, "message": TEXT}`` and changes nothing.
 """
 
@@ -27,6 +27,7 @@ from .tasks import bank_versions, rollback_bank, start_anchor, start_baseline, s
 
 SERVICE: web.AppKey[RuViewService] = web.AppKey("service", RuViewService)
 PUBLIC = {"/api/v1/health", "/api/v1/openapi.json"}
+INGRESS_PATH_HEADER, INGRESS_PATH_PREFIX = "X-Ingress-Path", "/api/hassio_ingress/"  # set by the Supervisor's proxy
 ERROR_CODES = {400: "bad_request", 401: "unauthorized", 404: "not_found", 405: "method_not_allowed",
                409: "conflict", 413: "too_large", 415: "unsupported_media_type"}
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -56,11 +57,19 @@ async def errors_and_auth(request: web.Request, handler: Handler) -> web.StreamR
 
 
 def _authorized(request: web.Request, service: RuViewService) -> bool:
-    if request.remote in service.config.trusted_addresses:
+    if _through_ingress(request, service):
         return True
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     return scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), service.token.encode())
+
+
+def _through_ingress(request: web.Request, service: RuViewService) -> bool:
+    """Home Assistant's ingress: the user is signed in to Home Assistant, and the Supervisor's proxy
+    (the only client at its address) says so with the ingress path. Anything else from that
+    address (the Supervisor's own calls) shows a token like everyone."""
+    return (request.remote in service.config.trusted_addresses
+            and request.headers.get(INGRESS_PATH_HEADER, "").startswith(INGRESS_PATH_PREFIX))
 
 
 async def _body(request: web.Request) -> dict[str, Any]:
@@ -178,6 +187,13 @@ async def cancel_job(request: web.Request) -> web.Response:
     return web.json_response(job.to_dict())
 
 
+async def release_integration(request: web.Request) -> web.Response:
+    """The integration was removed from Home Assistant: MQTT discovery may show the rooms again."""
+    service = request.app[SERVICE]
+    service.release_from_integration()
+    return web.json_response({"integration": service.integration_claimed})
+
+
 async def websocket(request: web.Request) -> web.WebSocketResponse:
     """Subscribe with ``{"type": "subscribe", "rooms": [...] | null, "integration": bool}``."""
     service = request.app[SERVICE]
@@ -210,6 +226,8 @@ def _subscribe(service: RuViewService, subscriber: Subscriber, text: str) -> dic
         return {"type": "error", "message": "rooms must be a list of room ids or null (every room)"}
     subscriber.rooms = None if rooms is None else set(rooms)
     subscriber.integration = bool(command.get("integration", False))
+    if subscriber.integration:
+        service.claim_for_integration()
     for room in sorted(service.registry.rooms):  # the current picture first, then changes
         if subscriber.wants(room):
             subscriber.offer({"type": "state", **service.room_state(room)})
@@ -244,6 +262,7 @@ def create_app(service: RuViewService) -> web.Application:
     app.router.add_get(f"{api}/rooms/{{room}}/state", room_state)
     app.router.add_get(f"{api}/jobs/{{job}}", get_job)
     app.router.add_delete(f"{api}/jobs/{{job}}", cancel_job)
+    app.router.add_delete(f"{api}/integration", release_integration)
     app.router.add_get(f"{api}/ws", websocket)
     add_label_routes(app, api)
     return app

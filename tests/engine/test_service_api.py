@@ -27,10 +27,21 @@ async def test_health_is_public_and_everything_else_wants_the_token(tmp_path):
         assert await client.rooms() == []
 
 
-async def test_requests_from_the_ingress_proxy_are_trusted(tmp_path):
+async def test_only_requests_through_the_ingress_proxy_are_trusted(tmp_path):
     async with service_and_client(tmp_path, trusted_addresses=("127.0.0.1",)) as (_, client):
-        anonymous = api.RuViewClient(client.session, client.host, client.port, "")
-        assert await anonymous.rooms() == []
+        url = f"http://{client.host}:{client.port}/api/v1/rooms"
+        ingress = {"X-Ingress-Path": "/api/hassio_ingress/abc123"}
+        async with client.session.get(url, headers=ingress) as response:
+            assert response.status == 200 and await response.json() == {"rooms": []}
+        # from the proxy's address but not through ingress (the Supervisor's own calls): a token is needed
+        async with client.session.get(url) as response:
+            assert response.status == 401
+        async with client.session.get(url, headers={"X-Ingress-Path": "/elsewhere"}) as response:
+            assert response.status == 401
+    async with service_and_client(tmp_path) as (_, client):  # the header from anywhere else is nothing
+        async with client.session.get(f"http://{client.host}:{client.port}/api/v1/rooms",
+                                      headers={"X-Ingress-Path": "/api/hassio_ingress/abc123"}) as response:
+            assert response.status == 401
 
 
 async def test_rooms_are_created_changed_deleted_and_survive_a_restart(tmp_path):

@@ -1,5 +1,6 @@
 """The service publishes its rooms through MQTT discovery to a real Mosquitto, and steps aside
-while the Home Assistant integration is connected, so no entity ever appears twice."""
+once the Home Assistant integration has connected (until it is removed), so no entity ever
+appears twice."""
 
 from __future__ import annotations
 
@@ -45,7 +46,13 @@ async def test_rooms_appear_through_discovery_until_the_integration_connects(tmp
             finally:
                 connected.cancel()
                 await asyncio.gather(connected, return_exceptions=True)
-            await _until(lambda: listener.latest().get(PRESENCE_CONFIG, b"") != b"")  # back once it left
+            # Gone (a Home Assistant restart, an integration reload): discovery stays off, or every
+            # entity would exist twice until the integration is back.
+            await asyncio.sleep(2.5)
+            assert listener.latest().get(PRESENCE_CONFIG) == b""
+            assert (tmp_path / "integration").exists()  # kept across restarts of the add-on
+            await client.release_integration()  # the integration was removed: discovery comes back
+            await _until(lambda: listener.latest().get(PRESENCE_CONFIG, b"") != b"")
         await _until(lambda: listener.latest().get("ruview/status") == b"offline")
     finally:
         listener.close()

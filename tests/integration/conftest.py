@@ -11,6 +11,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers.translation import async_get_translations
 
 from custom_components.ruview.const import CONF_AREA_ID, CONF_NODES, CONF_ROOM_ID, DOMAIN, SUBENTRY_ROOM
 
@@ -53,3 +54,9 @@ async def set_up(hass: HomeAssistant, entry: MockConfigEntry) -> MockConfigEntry
     await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     return entry
+
+
+async def rendered(hass: HomeAssistant, category: str, key: str, placeholders: dict[str, str]) -> str:
+    """A message as Home Assistant shows it: the integration's English text with its placeholders."""
+    texts = await async_get_translations(hass, "en", category, [DOMAIN])
+    return texts[f"component.{DOMAIN}.{category}.{key}"].format(**placeholders)

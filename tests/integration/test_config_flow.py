@@ -121,10 +121,12 @@ async def test_reconfigure_to_a_new_address_but_not_to_another_addon(hass: HomeA
     addon.port = 0
     await addon.start()  # the add-on moved to another port
     result = await entry.start_reconfigure_flow(hass)
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], addon.config)
+    moved = {CONF_HOST: addon.config[CONF_HOST], CONF_PORT: addon.port}  # the token left empty: kept
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], moved)
     await hass.async_block_till_done()
     assert result["type"] is FlowResultType.ABORT and result["reason"] == "reconfigure_successful"
     assert entry.data[CONF_PORT] == addon.port and entry.state is ConfigEntryState.LOADED
+    assert entry.data[CONF_TOKEN] == TOKEN
 
 
 async def test_a_refused_token_asks_for_the_new_one(hass: HomeAssistant, addon: Addon) -> None:

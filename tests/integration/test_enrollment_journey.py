@@ -14,6 +14,7 @@ from custom_components.ruview.const import DOMAIN
 
 from ._addon import INSTANCE_ID, Addon
 from .conftest import hub_entry, set_up
+from .test_entities import until
 from .test_room_flow import finish_progress, start_room_flow
 
 
@@ -26,6 +27,7 @@ async def test_a_room_is_enrolled_step_by_step(hass: HomeAssistant, addon: Addon
 
     result = await start_room_flow(hass, entry.entry_id)
     result = await configure(result["flow_id"], {"name": "Den", "area_id": living.id, "nodes": ["1", "2"]})
+    result = await configure(result["flow_id"], {"next_step_id": "enroll"})
     assert result["step_id"] == "baseline"
     result = await finish_progress(hass, await configure(result["flow_id"], {"seconds": 10}))
     assert result["step_id"] == "baseline" and result["errors"] == {"base": "capture_rejected"}
@@ -50,7 +52,7 @@ async def test_a_room_is_enrolled_step_by_step(hass: HomeAssistant, addon: Addon
     result = await configure(result["flow_id"], {"action": "finish", "seconds": 20, "countdown": 3})
     assert result["progress_action"] == "train"
     result = await finish_progress(hass, result)
-    assert result["type"] is FlowResultType.CREATE_ENTRY and result["title"] == "Den"
+    assert result["type"] is FlowResultType.ABORT and result["reason"] == "room_enrolled"
     await hass.async_block_till_done()
 
     (subentry,) = entry.subentries.values()
@@ -60,5 +62,5 @@ async def test_a_room_is_enrolled_step_by_step(hass: HomeAssistant, addon: Addon
     assert room["anchors"]["empty"] == "skipped" and room["anchors"]["sit"] == "pending"
     device = dr.async_get(hass).async_get_device({(DOMAIN, f"{INSTANCE_ID}_den")})
     assert device is not None and device.area_id == living.id and device.name == "Den"
-    assert hass.states.get("sensor.den_calibration_status").state == "ready"
+    await until(hass, "sensor.den_calibration_status", "ready")
     assert hass.states.get("binary_sensor.den_presence") is not None

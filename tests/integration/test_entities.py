@@ -11,11 +11,13 @@ from unittest.mock import patch
 import pytest
 from syrupy.assertion import SnapshotAssertion
 
-from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE, STATE_UNKNOWN, Platform
+from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE, STATE_UNKNOWN, EntityCategory, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.setup import async_setup_component
 
 from custom_components.ruview import async_remove_config_entry_device
+from ruview_core import __version__ as ruview_version
 from custom_components.ruview.const import DOMAIN
 from custom_components.ruview.diagnostics import async_get_config_entry_diagnostics
 from pytest_homeassistant_custom_component.common import snapshot_platform
@@ -23,7 +25,7 @@ from pytest_homeassistant_custom_component.common import snapshot_platform
 from ._addon import INSTANCE_ID, TOKEN, Addon, enroll_offline, wait_for
 from .conftest import hub_entry, room_subentry, set_up
 
-PERSON = ("sensor.den_posture", "sensor.den_breathing_rate", "sensor.den_heart_rate_experimental",
+PERSON = ("sensor.den_posture", "sensor.den_breathing_rate", "sensor.den_heart_rate",
           "sensor.den_restlessness", "sensor.den_zone")
 
 
@@ -174,3 +176,51 @@ async def test_devices_and_diagnostics(hass: HomeAssistant, den: Addon) -> None:
     await den.stop()
     diagnostics = await async_get_config_entry_diagnostics(hass, entry)
     assert diagnostics["rooms"].startswith("unavailable") and diagnostics["connected"] is False
+
+
+async def test_a_node_device_can_be_deleted_while_the_entry_is_not_loaded(hass: HomeAssistant, den: Addon,
+                                                                          hass_ws_client) -> None:
+    """Deleting from the device page when the add-on is away (the entry not loaded) removes the
+    node's device instead of failing with an error."""
+    den.play("empty")
+    await until(hass, "binary_sensor.ruview_node_1_connectivity", STATE_ON)
+    entry = hass.config_entries.async_entries(DOMAIN)[0]
+    devices = dr.async_get(hass)
+    node = devices.async_get_device({(DOMAIN, f"{INSTANCE_ID}_node_1")})
+    assert node is not None
+    await den.stop()
+    await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+
+    assert await async_setup_component(hass, "config", {})
+    client = await hass_ws_client(hass)
+    await client.send_json_auto_id({"type": "config/device_registry/remove_config_entry",
+                                    "config_entry_id": entry.entry_id, "device_id": node.id})
+    response = await client.receive_json()
+    assert response["success"], response
+    assert devices.async_get(node.id) is None
+
+
+async def test_entity_modelling(hass: HomeAssistant, den: Addon, entity_registry: er.EntityRegistry) -> None:
+    """Ids without remarks in them, no statistics of an index, the anomaly among the diagnostics,
+    units from the translations."""
+    heart = entity_registry.async_get("sensor.den_heart_rate")
+    assert heart is not None and heart.translation_key == "heart_rate"
+    anomaly = entity_registry.async_get("binary_sensor.den_anomaly")
+    assert anomaly is not None and anomaly.entity_category is EntityCategory.DIAGNOSTIC
+    zone = hass.states.get("sensor.den_zone")
+    assert zone is not None and "state_class" not in zone.attributes
+    breathing = hass.states.get("sensor.den_breathing_rate")
+    assert breathing is not None and breathing.attributes["unit_of_measurement"] == "br/min"
+    assert breathing.attributes["state_class"] == "measurement"
+    assert hass.states.get("sensor.den_heart_rate").attributes["unit_of_measurement"] == "bpm"
+
+
+async def test_the_addon_device_follows_the_addons_version(hass: HomeAssistant, den: Addon) -> None:
+    devices = dr.async_get(hass)
+    hub = devices.async_get_device({(DOMAIN, INSTANCE_ID)})
+    assert hub is not None and hub.sw_version == ruview_version
+    await den.stop()
+    with patch("ruview_core.service.http.__version__", "9.9.9"):  # the add-on updated while it was down
+        await den.start()
+        await wait_for(lambda: devices.async_get(hub.id).sw_version == "9.9.9", 20, "the new version")

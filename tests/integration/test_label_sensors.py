@@ -19,7 +19,7 @@ from ruview_core.service.registry import RoomRegistry
 from ruview_core.supervision.events import LabelEvent, read_events
 
 from ._addon import Addon
-from .conftest import hub_entry, room_subentry, set_up
+from .conftest import hub_entry, rendered, room_subentry, set_up
 from .test_room_flow import subentry_id
 
 MOTION, DOOR, SHAKE = "binary_sensor.hall_pir", "binary_sensor.hall_door", "binary_sensor.hall_floor"
@@ -64,6 +64,9 @@ async def test_sensors_picked_in_the_room_flow_stream_their_changes_to_the_addon
     result = await configure(result["flow_id"], PICKS)
     assert result["type"] is FlowResultType.ABORT and result["reason"] == "sensors_saved"
     assert result["description_placeholders"]["count"] == "5"
+    one = {**result["description_placeholders"], "count": "1"}
+    assert await rendered(hass, "config_subentries", "room.abort.sensors_saved", one) == \
+        "Sensors of Den that teach RuView now: 1."
     subentry = entry.subentries[subentry_id(entry, "den")]
     assert subentry.data[CONF_LABEL_SENSORS] == PICKS and subentry.data["nodes"] == [1, 2]
     await hass.async_block_till_done()

@@ -7,14 +7,20 @@ from typing import Any
 
 import pytest
 
-from homeassistant.config_entries import SOURCE_USER
+from homeassistant.components.repairs import DOMAIN as REPAIRS
+from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.setup import async_setup_component
 
+from custom_components.ruview.const import DOMAIN
+from ruview_core.calibration.enrollment import RoomEnrollment
 from ruview_core.service.registry import RoomRegistry
 
 from ._addon import Addon, enroll_offline, wait_for
-from .conftest import hub_entry, room_subentry, set_up
+from .conftest import hub_entry, rendered, room_subentry, set_up
+from .test_entities import until
 
 ROOM = "room"
 
@@ -34,8 +40,8 @@ def subentry_id(entry: Any, room_id: str) -> str:
     return next(s.subentry_id for s in entry.subentries.values() if s.unique_id == room_id)
 
 
-async def test_bad_room_input_is_refused_and_an_abandoned_enrollment_removes_its_room(hass: HomeAssistant,
-                                                                                   addon: Addon) -> None:
+async def test_bad_room_input_is_refused_and_an_abandoned_enrollment_keeps_its_room(hass: HomeAssistant,
+                                                                                 addon: Addon) -> None:
     RoomRegistry(addon.data_dir).create({"room_id": "bedroom", "name": "Bedroom", "nodes": [3]})
     addon.overrides["no_data_timeout"] = 1.0
     await addon.start()
@@ -53,9 +59,12 @@ async def test_bad_room_input_is_refused_and_an_abandoned_enrollment_removes_its
     assert result["errors"] == {"base": "invalid_room"}
 
     result = await configure(result["flow_id"], {"name": "Den", "nodes": ["2", "1"]})
+    assert result["type"] is FlowResultType.MENU and result["step_id"] == "added"
+    assert addon.service.registry.get("den").nodes == [1, 2]
+    assert [s.unique_id for s in entry.subentries.values()] == ["den"]  # the room exists before its enrollment
+    result = await configure(result["flow_id"], {"next_step_id": "enroll"})
     assert result["type"] is FlowResultType.FORM and result["step_id"] == "baseline"
     assert result["description_placeholders"]["room"] == "Den"
-    assert addon.service.registry.get("den").nodes == [1, 2]
 
     result = await configure(result["flow_id"], {"seconds": 10})
     assert result["progress_action"] == "baseline" and result["description_placeholders"]["seconds"] == "10"
@@ -63,11 +72,14 @@ async def test_bad_room_input_is_refused_and_an_abandoned_enrollment_removes_its
     assert result["type"] is FlowResultType.FORM and result["step_id"] == "baseline"
     assert result["errors"] == {"base": "capture_failed"}
     assert "no CSI frames from node(s) 1, 2" in result["description_placeholders"]["reason"]
+    shown = await rendered(hass, "config_subentries", "room.error.capture_failed", result["description_placeholders"])
+    assert shown.endswith(".") and ".." not in shown and "?." not in shown
 
-    hass.config_entries.subentries.async_abort(result["flow_id"])
+    hass.config_entries.subentries.async_abort(result["flow_id"])  # the dialog closed: the room stays
     await hass.async_block_till_done()
-    assert "den" not in addon.service.registry.rooms and "bedroom" in addon.service.registry.rooms
-    assert not entry.subentries
+    assert {"den", "bedroom"} <= set(addon.service.registry.rooms)
+    assert [s.unique_id for s in entry.subentries.values()] == ["den"]
+    await until(hass, "sensor.den_calibration_status", "untrained")  # "enrolling" while it captured
 
 
 async def test_reenrolling_one_anchor_through_a_failure_a_busy_room_and_a_skip(hass: HomeAssistant,
@@ -201,14 +213,17 @@ async def test_every_anchor_has_its_own_step(hass: HomeAssistant, addon: Addon, 
     await hass.async_block_till_done()
 
 
-async def test_dialogs_closed_after_the_addon_went_away(hass: HomeAssistant, addon: Addon, caplog: Any) -> None:
+async def test_dialogs_closed_after_the_addon_went_away(hass: HomeAssistant, addon: Addon) -> None:
     enroll_offline(addon.data_dir, "den", "Den", anchors=())
     await addon.start()
     entry = await set_up(hass, hub_entry(addon, room_subentry("den", "Den")))
     configure = hass.config_entries.subentries.async_configure
     new_room = await start_room_flow(hass, entry.entry_id)
     new_room = await configure(new_room["flow_id"], {"name": "Kitchen", "nodes": ["5"]})
+    new_room = await configure(new_room["flow_id"], {"next_step_id": "enroll"})
     new_room = await configure(new_room["flow_id"], {"seconds": 10})
+    await wait_for(lambda: entry.state is ConfigEntryState.LOADED and "kitchen" in entry.runtime_data.rooms,
+                   what="the entry to reload with the new room")
     reenroll = await entry.start_subentry_reconfigure_flow(hass, subentry_id(entry, "den"))
     reenroll = await configure(reenroll["flow_id"], {"target": "room"})
     reenroll = await configure(reenroll["flow_id"], {"seconds": 10})
@@ -222,4 +237,72 @@ async def test_dialogs_closed_after_the_addon_went_away(hass: HomeAssistant, add
         assert result["step_id"] == "baseline" and result["errors"] == {"base": "capture_failed"}
         hass.config_entries.subentries.async_abort(flow["flow_id"])
     await hass.async_block_till_done()
-    assert "could not remove the abandoned room kitchen" in caplog.text
+    assert "kitchen" in {s.unique_id for s in entry.subentries.values()}  # enrolled later, where it stopped
+
+
+async def test_a_room_exists_before_its_enrollment_which_goes_on_where_it_stopped(hass: HomeAssistant,
+                                                                                  addon: Addon) -> None:
+    """Added and enrolled later: its device says untrained and a repair offers the enrollment; a
+    dialog closed half-way (a browser closed, a phone that slept) leaves what was recorded, and
+    both the room's menu and the repair go on from there."""
+    await addon.start()
+    await async_setup_component(hass, REPAIRS, {})
+    entry = await set_up(hass, hub_entry(addon))
+    configure = hass.config_entries.subentries.async_configure
+    addon.play("empty")
+
+    result = await start_room_flow(hass, entry.entry_id)
+    result = await configure(result["flow_id"], {"name": "Den", "nodes": ["1", "2"]})
+    result = await configure(result["flow_id"], {"next_step_id": "later"})
+    assert result["type"] is FlowResultType.ABORT and result["reason"] == "room_added"
+    await hass.async_block_till_done()
+    assert hass.states.get("sensor.den_calibration_status").state == "untrained"
+    issue_id = f"unenrolled_room_{entry.entry_id}_den"
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, issue_id)
+    assert issue is not None and issue.is_fixable and issue.translation_placeholders["room"] == "Den"
+
+    result = await entry.start_subentry_reconfigure_flow(hass, subentry_id(entry, "den"))
+    assert result["data_schema"]({})["target"] == "continue"  # what an untrained room is offered first
+    result = await configure(result["flow_id"], {"target": "continue"})
+    assert result["step_id"] == "baseline"
+    result = await finish_progress(hass, await configure(result["flow_id"], {"seconds": 10}))
+    assert result["step_id"] == "anchor_empty", result.get("errors")
+    hass.config_entries.subentries.async_abort(result["flow_id"])  # closed half-way
+    await hass.async_block_till_done()
+
+    flows = hass.data[REPAIRS]["flow_manager"]
+    result = await flows.async_init(DOMAIN, data={"issue_id": issue_id})
+    assert result["step_id"] == "anchor_empty"  # the empty room is recorded already
+    result = await flows.async_configure(result["flow_id"], {"action": "skip", "seconds": 20, "countdown": 3})
+    assert result["step_id"] == "anchor_stand_still"
+    result = await flows.async_configure(result["flow_id"], {"action": "finish", "seconds": 20, "countdown": 3})
+    assert result["progress_action"] == "train"
+    await hass.async_block_till_done()
+    result = await flows.async_configure(result["flow_id"])
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await until(hass, "sensor.den_calibration_status", "ready")
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
+
+
+async def test_going_on_with_every_step_recorded_trains_and_needs_the_addon(hass: HomeAssistant,
+                                                                            addon: Addon) -> None:
+    enroll_offline(addon.data_dir, "den", "Den", anchors=("stand_still", "sit"), trained=False)
+    for anchor in ("empty", "lie_down", "breathe_slow", "breathe_normal", "small_move", "sleep_posture"):
+        RoomEnrollment(addon.data_dir, "den").skip(anchor)
+    await addon.start()
+    entry = await set_up(hass, hub_entry(addon, room_subentry("den", "Den")))
+    assert ir.async_get(hass).async_get_issue(DOMAIN, f"unenrolled_room_{entry.entry_id}_den") is not None
+    configure = hass.config_entries.subentries.async_configure
+
+    result = await entry.start_subentry_reconfigure_flow(hass, subentry_id(entry, "den"))
+    result = await configure(result["flow_id"], {"target": "continue"})
+    assert result["progress_action"] == "train"  # nothing left to record
+    result = await finish_progress(hass, result)
+    assert result["type"] is FlowResultType.ABORT and result["reason"] == "reconfigure_successful"
+    await until(hass, "sensor.den_calibration_status", "ready")
+    assert ir.async_get(hass).async_get_issue(DOMAIN, f"unenrolled_room_{entry.entry_id}_den") is None
+
+    result = await entry.start_subentry_reconfigure_flow(hass, subentry_id(entry, "den"))
+    await addon.stop()
+    result = await configure(result["flow_id"], {"target": "continue"})
+    assert result["type"] is FlowResultType.ABORT and result["reason"] == "cannot_connect"

@@ -49,10 +49,12 @@ async def test_actions_and_their_errors(hass: HomeAssistant, addon: Addon) -> No
     with pytest.raises(HomeAssistantError) as refused:
         await call(hass, "train_room", room=attic)
     assert refused.value.translation_key == "room_refused" and "no baseline" in str(refused.value.translation_placeholders)
+    assert str(refused.value) == "Room Attic cannot do that now: the room has no baseline yet: capture the empty room first."
     with pytest.raises(HomeAssistantError) as failed:
         await call(hass, "recalibrate", room=attic, seconds=10)
     assert failed.value.translation_key == "job_failed"
     assert "no CSI frames" in failed.value.translation_placeholders["reason"]
+    assert failed.value.translation_placeholders["room"] == "Attic"
 
     await addon.stop()
     with pytest.raises(HomeAssistantError) as gone:
@@ -89,6 +91,7 @@ async def test_a_stale_room_is_repaired_by_enrolling_it_again(hass: HomeAssistan
     result = await flows.async_init(DOMAIN, data={"issue_id": issue_id})
     assert result["type"] is FlowResultType.FORM and result["step_id"] == "baseline"
     assert result["description_placeholders"]["room"] == "Den"
+    assert "re-calibrated" in result["description_placeholders"]["stale_reason"]  # the repair says why
     addon.play("empty")
     result = await flows.async_configure(result["flow_id"], {"seconds": 10})
     assert result["type"] is FlowResultType.SHOW_PROGRESS
