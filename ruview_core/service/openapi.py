@@ -7,10 +7,11 @@ from typing import Any
 from ..calibration import ANCHOR_NAMES
 from ..runtime.room_state import READINGS
 from ..specialists import SPECIALIST_KINDS
+from ..storage import ROOM_ID
 from .jobs import JOB_KINDS
 
 ROOM_PATH = {"name": "room", "in": "path", "required": True,
-             "schema": {"type": "string", "pattern": "^[a-z0-9](?:[a-z0-9_-]{0,62}[a-z0-9])?$"}}
+             "schema": {"type": "string", "pattern": f"^{ROOM_ID.pattern}$"}}
 JOB_PATH = {"name": "job", "in": "path", "required": True, "schema": {"type": "string"}}
 ANCHOR_PATH = {"name": "anchor", "in": "path", "required": True, "schema": {"enum": list(ANCHOR_NAMES)}}
 
