@@ -2,7 +2,7 @@
 killed at any write leaves a room the advised action repairs, and a replacing anchor capture
 that is rejected, cancelled or killed keeps the anchor it was to replace.
 
-Each crash is real: a forked child runs the capture and ``os._exit``s just before its N-th
+Each crash is real: a child process runs the capture and ``os._exit``s just before its N-th
 durable step (an fsync, a rename or an unlink), with no clean-up, for N = 0, 1, 2, ... until the
 capture runs to its end; the parent then opens the room as a restarted service would.
 """
@@ -10,9 +10,9 @@ capture runs to its end; the parent then opens the room as a restarted service w
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import os
 import shutil
-import time
 
 import pytest
 
@@ -48,45 +48,60 @@ def trained_room(tmp_path_factory, clips):
     return data_dir
 
 
-def crash_before_step(step: int, operation) -> int:
-    """Run ``operation`` in a forked child that dies before its ``step``-th fsync/rename/unlink."""
-    pid = os.fork()
-    if pid == 0:  # the child: count durable steps, die at the chosen one
-        done = 0
+def _die_before_step(step: int, data_dir, operation: str, clip: list) -> None:
+    """The child: count durable steps, exit at the chosen one with no clean-up at all."""
+    done = 0
 
-        def hooked(real):
-            def step_or_die(*args, **kwargs):
-                nonlocal done
-                if done == step:
-                    os._exit(CRASHED)
-                done += 1
-                return real(*args, **kwargs)
-            return step_or_die
+    def hooked(real):
+        def step_or_die(*args, **kwargs):
+            nonlocal done
+            if done == step:
+                os._exit(CRASHED)
+            done += 1
+            return real(*args, **kwargs)
+        return step_or_die
 
-        os.fsync, os.replace, os.unlink = hooked(os.fsync), hooked(os.replace), hooked(os.unlink)
-        try:
-            operation()
-        except BaseException:  # noqa: BLE001 -- any failure is reported to the parent as such
-            os._exit(FAILED)
-        os._exit(COMPLETED)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        finished, status = os.waitpid(pid, os.WNOHANG)
-        if finished:
-            return os.waitstatus_to_exitcode(status)
-        time.sleep(0.01)
-    os.kill(pid, 9)
-    os.waitpid(pid, 0)
-    raise AssertionError(f"the child crashing at step {step} hung")
+    os.fsync, os.replace, os.unlink = hooked(os.fsync), hooked(os.replace), hooked(os.unlink)
+    try:
+        OPERATIONS[operation](RoomEnrollment(data_dir, ROOM), clip)
+    except BaseException:  # noqa: BLE001 -- any failure is reported to the parent as such
+        os._exit(FAILED)
+    os._exit(COMPLETED)
 
 
-def walk_crash_points(pristine, tmp_path, operation, check):
-    """For every crash point of ``operation(enrollment)`` on a copy of ``pristine``: ``check``
-    the room a restart finds. Returns how many crash points there were."""
+def _recalibrate(enrollment: RoomEnrollment, clip: list) -> None:
+    enrollment.calibrate(clip, seconds=15)
+
+
+def _replace_sit(enrollment: RoomEnrollment, clip: list) -> None:
+    assert enrollment.enroll("sit", clip, seconds=12, replace=True).accepted
+
+
+OPERATIONS = {"recalibrate": _recalibrate, "replace_sit": _replace_sit}
+# Children come from a single-threaded fork server: a fork of the (threaded) test process could deadlock.
+PROCESSES = multiprocessing.get_context("forkserver")
+PROCESSES.set_forkserver_preload([__name__])  # each child starts with numpy and this module loaded
+
+
+def crash_before_step(step: int, data_dir, operation: str, clip: list) -> int:
+    """Run ``operation`` in a child process that dies before its ``step``-th fsync/rename/unlink."""
+    child = PROCESSES.Process(target=_die_before_step, args=(step, data_dir, operation, clip))
+    child.start()
+    child.join(timeout=60)
+    if child.exitcode is None:
+        child.kill()
+        child.join()
+        raise AssertionError(f"the child crashing at step {step} hung")
+    return child.exitcode
+
+
+def walk_crash_points(pristine, tmp_path, operation: str, clip: list, check):
+    """For every crash point of ``operation`` on a copy of ``pristine``: ``check`` the room a
+    restart finds. Returns how many crash points there were."""
     for step in range(MAX_STEPS):
         data_dir = tmp_path / f"step-{step}"
         shutil.copytree(pristine, data_dir)
-        code = crash_before_step(step, lambda: operation(RoomEnrollment(data_dir, ROOM)))
+        code = crash_before_step(step, data_dir, operation, clip)
         assert code in (CRASHED, COMPLETED), f"the capture failed (exit {code}) at step {step}"
         check(RoomEnrollment(data_dir, ROOM), step)
         if code == COMPLETED:
@@ -121,7 +136,7 @@ def test_a_recalibration_killed_at_any_write_leaves_a_room_that_re_enrolling_rep
         assert agrees(enrollment)["status"] == "ready"
         outcomes.append(status["baseline_id"] == before)
 
-    points = walk_crash_points(trained_room, tmp_path, lambda e: e.calibrate(clips["new_baseline"], seconds=15), check)
+    points = walk_crash_points(trained_room, tmp_path, "recalibrate", clips["new_baseline"], check)
     assert points >= 5 and True in outcomes and False in outcomes  # crashes on both sides of the log record
     leftovers = sorted(p.name for p in (tmp_path / f"step-{points}" / "rooms" / ROOM).glob("baseline*"))
     assert len(leftovers) == 2 and all(p.startswith("baseline-") for p in leftovers)  # the old pair is gone
@@ -139,10 +154,7 @@ def test_a_replacing_anchor_capture_killed_at_any_write_keeps_an_accepted_anchor
         train_room(enrollment)  # the room trains as it is: nothing to repair
         replaced.append(accepted["sit"]["tensors_sha256"] != before)
 
-    def replace_sit(enrollment):
-        assert enrollment.enroll("sit", clips["new_sit"], seconds=12, replace=True).accepted
-
-    points = walk_crash_points(trained_room, tmp_path, replace_sit, check)
+    points = walk_crash_points(trained_room, tmp_path, "replace_sit", clips["new_sit"], check)
     assert points >= 3 and replaced[0] is False and replaced[-1] is True
     anchors = sorted(p.name for p in (tmp_path / f"step-{points}" / "rooms" / ROOM / "anchors").iterdir())
     assert len(anchors) == 4  # empty's pair and the new sit's: the replaced pair is gone
