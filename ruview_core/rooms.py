@@ -65,8 +65,8 @@ def room_status(enrollment: RoomEnrollment,
         enrollment.baseline()
     except StoredFileError as error:  # the room can sense nothing: say so, and what repairs it
         status.update(status="stale", stale=True, baseline_error=str(error),
-                      stale_reason=f"{error} (the room senses nothing until then: record the empty room, "
-                                   "enroll the steps and train again)")
+                      stale_reason=f"the room's baseline cannot be used, so it senses nothing ({error}): record "
+                                   "the empty room again, enroll the steps and train")
         return status
     if bank is not None:
         status["bank"] = bank.describe()

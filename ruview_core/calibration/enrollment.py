@@ -17,13 +17,12 @@ anchor counts until its successor is accepted. (Rooms stored before this kept ``
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterable, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..frames import CsiFrame
-import re
-
 from ..storage import room_dir, validate_room_id
 from .anchors import ANCHOR_NAMES, COUNTDOWN_S, Anchor, get_anchor
 from .baseline import DEFAULT_BASELINE_SECONDS, MIN_BASELINE_SECONDS, BaselineError, RoomBaseline, capture_baseline, load_baseline, save_baseline
