@@ -77,7 +77,11 @@ def _replace_sit(enrollment: RoomEnrollment, clip: list) -> None:
     assert enrollment.enroll("sit", clip, seconds=12, replace=True).accepted
 
 
-OPERATIONS = {"recalibrate": _recalibrate, "replace_sit": _replace_sit}
+def _train(enrollment: RoomEnrollment, clip: list) -> None:
+    train_room(enrollment)
+
+
+OPERATIONS = {"recalibrate": _recalibrate, "replace_sit": _replace_sit, "train": _train}
 # Children come from a single-threaded fork server: a fork of the (threaded) test process could deadlock.
 PROCESSES = multiprocessing.get_context("forkserver")
 PROCESSES.set_forkserver_preload([__name__])  # each child starts with numpy and this module loaded
@@ -158,6 +162,25 @@ def test_a_replacing_anchor_capture_killed_at_any_write_keeps_an_accepted_anchor
     assert points >= 3 and replaced[0] is False and replaced[-1] is True
     anchors = sorted(p.name for p in (tmp_path / f"step-{points}" / "rooms" / ROOM / "anchors").iterdir())
     assert len(anchors) == 4  # empty's pair and the new sit's: the replaced pair is gone
+
+
+def test_a_training_killed_at_any_write_leaves_the_old_bank_or_the_new_one(trained_room, tmp_path, clips):
+    pristine = tmp_path / "re-enrolled"
+    shutil.copytree(trained_room, pristine)
+    enrollment = RoomEnrollment(pristine, ROOM)
+    enrollment.calibrate(clips["new_baseline"], seconds=15)
+    for anchor in ("empty", "sit"):
+        assert enrollment.enroll(anchor, clips[f"new_{anchor}"], seconds=12).accepted
+    assert room_status(enrollment)["status"] == "stale"  # the bank is the old baseline's: train again
+    statuses = []
+
+    def check(enrollment, step):
+        statuses.append(agrees(enrollment)["status"])
+        train_room(enrollment)
+        assert agrees(enrollment)["status"] == "ready"
+
+    walk_crash_points(pristine, tmp_path, "train", [], check)
+    assert set(statuses) == {"stale", "ready"} and statuses[0] == "stale" and statuses[-1] == "ready"
 
 
 def test_a_replacing_capture_that_is_rejected_or_cancelled_keeps_the_old_anchor(trained_room, tmp_path, clips):
