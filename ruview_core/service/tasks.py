@@ -36,7 +36,7 @@ MIN_ANCHOR_SECONDS = PROFILE_SECONDS + 1.0  # one whole feature window, with roo
 
 
 def _number(body: dict[str, Any], key: str, default: float, low: float, high: float) -> float:
-    value = body.get(key, default)  # null is not a number (the API's schema): leave the field out for the default
+    value = body.get(key, default)  # null is refused, as the API's schema says: the default is the field left out
     if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
         raise RegistryError(f"{key} must be a number from {low:g} to {high:g}")
     return float(value)
@@ -139,8 +139,9 @@ def start_training(service: RuViewService, room: str, body: dict[str, Any]) -> J
     service.registry.get(room)
     _only(body, {"specialists"})
     specialists = body.get("specialists")
+    known = set(SPECIALIST_KINDS)
     if "specialists" in body and (not isinstance(specialists, list) or not specialists
-                                  or not all(isinstance(kind, str) and kind in SPECIALIST_KINDS for kind in specialists)):
+                                  or not all(isinstance(kind, str) and kind in known for kind in specialists)):
         raise RegistryError(f"specialists must be a non-empty list of {', '.join(SPECIALIST_KINDS)}")
     live = _calibrated(service, room)
 

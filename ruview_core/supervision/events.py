@@ -123,7 +123,8 @@ def event_from_dict(obj: Any) -> LabelEvent:
                       _text(obj.get("entity_id"), "entity_id", optional=True))
 
 
-def parse_events(items: Any, window: tuple[float, float] | None = None) -> tuple[list[LabelEvent], list[dict[str, Any]]]:
+def parse_events(items: Any,
+                 window: tuple[float, float] | None = None) -> tuple[list[LabelEvent], list[dict[str, Any]]]:
     """Valid events of a JSON list and, per invalid one, ``{"index", "error"}``; with ``window``
     (first, last), an event stamped outside it is invalid too."""
     if not isinstance(items, list):
@@ -141,7 +142,6 @@ def parse_events(items: Any, window: tuple[float, float] | None = None) -> tuple
         except LabelEventError as error:
             errors.append({"index": index, "error": str(error)})
     return events, errors
-
 
 
 def event_line(event: LabelEvent) -> str:

@@ -54,7 +54,9 @@ async def test_deeply_nested_bodies_get_a_400_on_every_body_route_and_the_websoc
     async with service_and_client(tmp_path) as (_, client):
         await client.create_room("Hall", nodes=[7])
         for method, path in BODY_ROUTES:
-            for body in (DEEP, b'{"name": ' + DEEP + b"}", b'{"events": [' + b'{"a": ' * 5_000 + b"1" + b"}" * 5_000 + b"]}"):
+            objects = b'{"events": [' + b'{"a": ' * 5_000 + b"1" + b"}" * 5_000 + b"]}"
+            just_past = b'{"name": ' + b"[" * 17 + b"]" * 17 + b"}"  # parses in Python, but past the limit
+            for body in (DEEP, b'{"name": ' + DEEP + b"}", objects, just_past):
                 code, answer, _ = await _raw(client, method, path, body)
                 assert code == 400 and "deeper than" in answer["message"], (method, path, code, answer)
         async with client.session.ws_connect(f"{client.base_url}/ws", headers=client._headers()) as ws:
