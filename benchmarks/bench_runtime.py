@@ -13,7 +13,11 @@ Figures are medians over repeats; the last line is one JSON object.
 - ``train-room`` from the eight anchors: load the baseline and anchors from disk, train every
   specialist, store the bank (target: under 2 s);
 - enrollment: the anchors' own durations and countdowns (ADR-151 §2.2) against the time spent
-  processing them (baseline fit, cleaning, features, vitals, quality gate) on simulated frames.
+  processing them (baseline fit, cleaning, features, vitals, quality gate) on simulated frames;
+- the service's 1 s tick (node liveness, every quiet room's state pushed) with 100 / 300 / 1,000
+  rooms and 256 node ids (issue 19): 64 rooms own two live nodes each, the others list none and
+  watch the 128 unclaimed ids, which were seen once and went quiet (sprayed ids). Linear in rooms +
+  nodes means ten times the rooms cost about ten times the tick (it was rooms² x nodes).
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from ruview_core.calibration.anchors import ANCHORS, COUNTDOWN_S  # noqa: E402
 from ruview_core.calibration.baseline import DEFAULT_BASELINE_SECONDS  # noqa: E402
 from ruview_core.calibration.enrollment import RoomEnrollment  # noqa: E402
 from ruview_core.runtime import RoomMonitor  # noqa: E402
+from ruview_core.service import RuViewService, ServiceConfig  # noqa: E402
 from ruview_core.sim import SimConfig, simulate  # noqa: E402
 from ruview_core.specialists import save_bank, train_bank  # noqa: E402
 
@@ -130,6 +135,33 @@ def vitals_refresh_ms(monitor: RoomMonitor, repeats: int) -> list[float]:
     return times
 
 
+TICK_NODES = 256
+OWNING_ROOMS = 64  # rooms that list nodes: two each, the first 128 node ids
+
+
+def service_tick_ms(rooms: int, repeats: int) -> float:
+    """Median wall time of one :meth:`RuViewService.tick` with ``rooms`` rooms and TICK_NODES node ids."""
+    with tempfile.TemporaryDirectory(prefix="ruview-bench-tick-") as folder:
+        for index in range(rooms):
+            room_id = f"room-{index}"
+            nodes = [2 * index, 2 * index + 1] if index < OWNING_ROOMS else []
+            (Path(folder) / "rooms" / room_id).mkdir(parents=True)
+            (Path(folder) / "rooms" / room_id / "room.json").write_text(
+                json.dumps({"room_id": room_id, "name": room_id, "nodes": nodes, "area": None}))
+        service = RuViewService(ServiceConfig(Path(folder), token="bench", udp_port=0))
+        now = time.time()
+        for node in range(TICK_NODES):
+            counters = service.receiver.stats.node(node)
+            counters.last_seen = now + 3600.0 if node < 2 * OWNING_ROOMS else now - 3600.0  # live / sprayed once
+        service.tick()  # the first tick sets every node's liveness
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            service.tick()
+            times.append((time.perf_counter() - start) * 1e3)
+        return statistics.median(times)
+
+
 def percentile(values, q: float) -> float:
     return float(np.percentile(values, q)) if values else float("nan")
 
@@ -137,9 +169,23 @@ def percentile(values, q: float) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats, shorter watch")
+    parser.add_argument("--tick-rooms", default="100,300,1000",
+                        help="room counts of the service tick figure (comma separated)")
+    parser.add_argument("--tick-only", action="store_true", help="only the service tick figure")
     args = parser.parse_args()
     repeats = 3 if args.quick else 7
     watch_seconds = 60 if args.quick else 120
+
+    tick_rooms = sorted(int(n) for n in args.tick_rooms.split(","))
+    tick_ms = {rooms: service_tick_ms(rooms, 21) for rooms in tick_rooms}  # a few ms each: many repeats
+    scaling = (tick_ms[tick_rooms[-1]] / tick_ms[tick_rooms[0]]) / (tick_rooms[-1] / tick_rooms[0])
+    print(f"service tick ({TICK_NODES} node ids): " + ", ".join(f"{n} rooms {ms:.1f} ms" for n, ms in tick_ms.items())
+          + f"; {tick_rooms[-1] // tick_rooms[0]}x the rooms -> {scaling:.2f}x the per-room cost (1 = linear)")
+    tick_fields = {"service_tick_ms": {str(n): round(ms, 3) for n, ms in tick_ms.items()},
+                   "service_tick_nodes": TICK_NODES, "service_tick_per_room_growth": round(scaling, 3)}
+    if args.tick_only:
+        print(json.dumps(tick_fields))
+        return
 
     with tempfile.TemporaryDirectory(prefix="ruview-bench-") as folder:
         enrollment, processing, anchors_wall, outcomes = enroll(folder)
@@ -187,6 +233,7 @@ def main() -> None:
         "enrollment_processing_s": round(processing, 3),
         "enrollment_processing_share": round(processing / anchors_wall, 5),
         "anchors_accepted": sum(outcomes.values()),
+        **tick_fields,
     }))
 
 

@@ -40,6 +40,7 @@ def room_status(enrollment: RoomEnrollment,
                 bank_read: tuple[SpecialistBank | None, str | None] | None = None) -> dict[str, Any]:
     """Baseline, anchors, bank and ``status`` (untrained / enrolling / ready / stale) of a room.
 
+    A room whose baseline cannot be read is ``stale``, with ``baseline_error`` and ``stale_reason``.
     ``bank_read`` is :func:`read_room_bank`'s answer when the caller has it already.
     """
     state = enrollment.state()
@@ -59,6 +60,13 @@ def room_status(enrollment: RoomEnrollment,
     if bank is None and bank_stem(enrollment).with_suffix(".json").exists():
         status["bank_error"] = why
     if state.baseline_id is None:
+        return status
+    try:
+        enrollment.baseline()
+    except StoredFileError as error:  # the room can sense nothing: say so, and what repairs it
+        status.update(status="stale", stale=True, baseline_error=str(error),
+                      stale_reason=f"the room's baseline cannot be used, so it senses nothing ({error}): record "
+                                   "the empty room again, enroll the steps and train")
         return status
     if bank is not None:
         status["bank"] = bank.describe()

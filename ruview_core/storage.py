@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-ROOM_ID = re.compile(r"^[a-z0-9](?:[a-z0-9_-]{0,62}[a-z0-9])?$")
+# Matched whole (fullmatch): with re.match, "$" also matches before a final newline.
+ROOM_ID = re.compile(r"[a-z0-9](?:[a-z0-9_-]{0,62}[a-z0-9])?")
 
 
 class InvalidRoomId(ValueError):
@@ -26,7 +27,7 @@ class InvalidRoomId(ValueError):
 
 def validate_room_id(room: str) -> str:
     """A room id is 1-64 lowercase letters, digits, '-' or '_', starting and ending alphanumeric."""
-    if not isinstance(room, str) or not ROOM_ID.match(room):
+    if not isinstance(room, str) or not ROOM_ID.fullmatch(room):
         raise InvalidRoomId(
             f"invalid room id {room!r}: use 1-64 lowercase letters, digits, '-' or '_' (e.g. 'living-room')"
         )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from safetensors.numpy import save as save_tensors
 from ..storage import atomic_write_bytes, atomic_write_json
 
 FORMAT_VERSION = 1
+SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 class StoredFileError(ValueError):
@@ -43,8 +45,12 @@ def tensors_path(stem: str | Path, meta: dict[str, Any] | None = None) -> Path:
     return stem.with_name(name)
 
 
-def write_artifact(stem: str | Path, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> str:
-    """Write ``stem.<sha>.safetensors`` then ``stem.json``; returns the tensors' SHA-256."""
+def write_artifact(stem: str | Path, arrays: dict[str, np.ndarray], meta: dict[str, Any], *,
+                   by_content: bool = False) -> str:
+    """Write ``stem.<sha>.safetensors`` then ``stem.json``; returns the tensors' SHA-256.
+
+    ``by_content`` writes a pair of its own, ``stem-<sha16>`` (see :func:`content_stem`), next to
+    the one in use, which a record naming the SHA (a session log) then switches to."""
     stem = Path(stem)
     clean = {name: np.ascontiguousarray(value) for name, value in arrays.items()}
     for name, value in clean.items():
@@ -52,6 +58,8 @@ def write_artifact(stem: str | Path, arrays: dict[str, np.ndarray], meta: dict[s
             raise TypeError(f"{name}: store complex arrays as real and imaginary parts")
     blob = save_tensors(clean) if clean else save_tensors({"_empty": np.zeros(0, np.float32)})
     digest = hashlib.sha256(blob).hexdigest()
+    if by_content:
+        stem = content_stem(stem, digest)
     tensors = stem.with_name(f"{stem.name}.{digest[:16]}.safetensors")
     atomic_write_bytes(tensors, blob)
     atomic_write_json(stem.with_suffix(".json"), {**meta, "format_version": FORMAT_VERSION, "tensors_sha256": digest,
@@ -60,6 +68,20 @@ def write_artifact(stem: str | Path, arrays: dict[str, np.ndarray], meta: dict[s
         if old != tensors:
             old.unlink(missing_ok=True)
     return digest
+
+
+def content_stem(stem: str | Path, sha256: str) -> Path:
+    """The stem of the pair ``write_artifact(stem, ..., by_content=True)`` wrote for ``sha256``."""
+    if not isinstance(sha256, str) or not SHA256.fullmatch(sha256):
+        raise StoredFileError(f"{Path(stem).name}: {sha256!r} is not a SHA-256; re-create it")
+    return Path(stem).with_name(f"{Path(stem).name}-{sha256[:16]}")
+
+
+def artifact_files(stem: str | Path) -> list[Path]:
+    """The files of the pair at ``stem`` that exist (its metadata and any tensors file)."""
+    stem = Path(stem)
+    return [path for path in (stem.with_suffix(".json"), stem.with_suffix(".safetensors"),
+                              *stem.parent.glob(f"{stem.name}.*.safetensors")) if path.is_file()]
 
 
 def read_artifact(stem: str | Path, what: str) -> tuple[dict[str, np.ndarray], dict[str, Any]]:

@@ -1,7 +1,9 @@
 """The enrollment session: an append-only JSONL event log per room (ADR-151 §2.2).
 
 Every step appends one event; the current state is a fold over them. A restart resumes where the
-log ends, the log is the audit trail, and re-enrolling one anchor is just newer events for it.
+log ends, the log is the audit trail, and re-enrolling one anchor is just newer events for it:
+the anchor accepted before counts until its successor is accepted (a replacing capture that is
+rejected, cancelled or cut short by a crash takes nothing away).
 Events recorded against an older baseline no longer count once a new baseline is accepted.
 """
 
@@ -100,8 +102,6 @@ class EnrollmentSession:
                 state.accepted.pop(anchor, None)
             elif kind == "anchor_rejected":
                 state.rejections.setdefault(anchor, []).append(event.get("reason", ""))
-            elif kind == "anchor_started" and anchor in state.accepted and event.get("replace"):
-                state.accepted.pop(anchor)  # re-enrolling one anchor
             elif kind == "bank_trained":
                 state.trained_at = event["at"]
         return state

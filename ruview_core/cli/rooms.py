@@ -131,7 +131,8 @@ def _status(args: argparse.Namespace) -> int:
     if args.json:
         emit(status)
         return 0
-    print(f"room {status['room']}: {status['status']}{' (STALE: the baseline changed, train again)' if status['stale'] else ''}")
+    stale = f" (STALE: {status.get('stale_reason') or 'the baseline changed, train again'})" if status["stale"] else ""
+    print(f"room {status['room']}: {status['status']}{stale}")
     print(f"  baseline: {status['baseline_id'] or 'none (run ruview calibrate)'}")
     for name, state in status["anchors"].items():
         last = status["rejections"].get(name, [])

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -18,6 +17,7 @@ from aiohttp import WSMsgType, web
 
 from .. import __version__
 from ..storage import InvalidRoomId
+from .body import parse_json
 from .clients import Subscriber
 from .hub import RuViewService
 from .labels import add_routes as add_label_routes
@@ -52,7 +52,10 @@ async def errors_and_auth(request: web.Request, handler: Handler) -> web.StreamR
         return _error(413, f"request body larger than {service.config.max_body_bytes} bytes")
     except web.HTTPException as error:
         if error.status >= 400:
-            return _error(error.status, error.reason)
+            response = _error(error.status, error.reason)
+            if "Allow" in error.headers:  # a 405 says which methods the path takes (RFC 9110)
+                response.headers["Allow"] = error.headers["Allow"]
+            return response
         raise
 
 
@@ -78,10 +81,7 @@ async def _body(request: web.Request) -> dict[str, Any]:
     raw = await request.read()
     if not raw.strip():
         return {}
-    try:
-        body = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise RegistryError(f"the body is not valid JSON ({error})") from None
+    body = parse_json(raw)
     if not isinstance(body, dict):
         raise RegistryError("the body must be a JSON object")
     return body
@@ -216,9 +216,9 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
 
 def _subscribe(service: RuViewService, subscriber: Subscriber, text: str) -> dict[str, Any]:
     try:
-        command = json.loads(text)
-    except json.JSONDecodeError:
-        return {"type": "error", "message": "send JSON: {\"type\": \"subscribe\", \"rooms\": [...]}"}
+        command = parse_json(text, "the command")
+    except RegistryError as error:
+        return {"type": "error", "message": f"{error}; send {{\"type\": \"subscribe\", \"rooms\": [...]}}"}
     if not isinstance(command, dict) or command.get("type") != "subscribe":
         return {"type": "error", "message": "unknown command; send {\"type\": \"subscribe\", \"rooms\": [...]}"}
     rooms = command.get("rooms")

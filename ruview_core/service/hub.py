@@ -94,6 +94,7 @@ class RuViewService:
         self.first_packet_at: float | None = None
         self.processed = 0  # CSI frames routed to a room (or found no room): the load test's counter
         self._online: dict[int, bool] = {}
+        self._unclaimed_online_cache: bool | None = None
         self._stale: dict[str, bool] = {}
         self._ticker: asyncio.Task | None = None
         # Once the integration has connected, it serves the rooms until it is removed, connected or
@@ -150,7 +151,7 @@ class RuViewService:
         status = dict(live.status)
         stale_reason = None
         if status.get("stale"):
-            stale_reason = "the room was re-calibrated: enroll it again and train"
+            stale_reason = status.get("stale_reason") or "the room was re-calibrated: enroll it again and train"
         elif live.latest is not None and live.latest.get("stale"):
             status["status"], status["stale"], stale_reason = "stale", True, live.latest.get("stale_reason")
         job = self.jobs.running(room_id)
@@ -180,6 +181,7 @@ class RuViewService:
             self.mqtt.publish_state(room_id, {**(message["state"] or {}), "status": message["status"]})
 
     def room_added(self, room: RoomConfig) -> None:
+        self._unclaimed_online_cache = None  # its nodes may have been unclaimed until now
         self._load_room(room.room_id)
         if self.mqtt is not None:
             self.mqtt.set_room(room.room_id, room.name, room.area)
@@ -192,6 +194,7 @@ class RuViewService:
             with contextlib.suppress(asyncio.CancelledError):
                 await self.jobs.wait(job.job_id)
         self.registry.delete(room_id)
+        self._unclaimed_online_cache = None
         self.rooms.pop(room_id, None)
         if self.mqtt is not None:
             self.mqtt.remove_room(room_id)
@@ -201,14 +204,21 @@ class RuViewService:
 
     def rooms_of_node(self, node_id: int) -> list[str]:
         owner = self.registry.room_of_node(node_id)
-        if owner is not None:
-            return [owner]
-        return [room.room_id for room in self.registry.rooms.values() if not room.nodes]
+        return [owner] if owner is not None else list(self.registry.open_rooms)
 
     def room_online(self, room_id: str) -> bool:
         room = self.registry.rooms[room_id]
-        nodes = room.nodes or [n for n in self.receiver.stats.nodes if self.registry.room_of_node(n) is None]
-        return any(self._online.get(node, False) for node in nodes)
+        if room.nodes:
+            return any(self._online.get(node, False) for node in room.nodes)
+        return self._unclaimed_online()
+
+    def _unclaimed_online(self) -> bool:
+        """Whether a node no room claims is online: what the rooms without nodes watch. Kept until a
+        node comes or goes or the rooms change, so a tick stays linear in rooms + nodes."""
+        if self._unclaimed_online_cache is None:
+            self._unclaimed_online_cache = any(
+                online and self.registry.room_of_node(node) is None for node, online in self._online.items())
+        return self._unclaimed_online_cache
 
     def _on_packet(self, packet: Packet) -> None:
         if self.first_packet_at is None:
@@ -225,6 +235,7 @@ class RuViewService:
 
     def _set_online(self, node_id: int, online: bool) -> None:
         self._online[node_id] = online
+        self._unclaimed_online_cache = None
         LOG.info("node %d %s", node_id, "online" if online else "offline: no frames for a while")
         self.subscribers.publish({"type": "node", "node_id": node_id, "online": online,
                                   "rooms": self.rooms_of_node(node_id)})

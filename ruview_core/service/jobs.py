@@ -66,6 +66,7 @@ class JobManager:
         self.on_change = on_change
         self.jobs: dict[str, Job] = {}
         self._tasks: dict[str, asyncio.Task] = {}
+        self._active: dict[str, Job] = {}  # room -> its unfinished job: asked for every room each second
         self._recover()
 
     def _recover(self) -> None:
@@ -89,7 +90,8 @@ class JobManager:
         return self.jobs[job_id]
 
     def running(self, room: str) -> Job | None:
-        return next((job for job in self.jobs.values() if job.room == room and not job.done), None)
+        job = self._active.get(room)
+        return job if job is not None and not job.done else None
 
     def start(self, room: str, kind: str, runner: Runner, *, anchor: str | None = None) -> Job:
         """Start ``runner`` as a job of ``room``; refuses (409) while another job of the room runs."""
@@ -99,6 +101,7 @@ class JobManager:
                                 status=409)
         job = Job(uuid.uuid4().hex, room, kind, anchor)
         self.jobs[job.job_id] = job
+        self._active[room] = job
         self._save(job)
         self._tasks[job.job_id] = asyncio.create_task(self._run(job, runner), name=f"ruview-job-{job.job_id}")
         return job
@@ -150,6 +153,8 @@ class JobManager:
 
     def _finish(self, job: Job, state: str, *, result: dict[str, Any] | None = None, error: str | None = None) -> None:
         job.state, job.result, job.error, job.finished = state, result, error, time.time()
+        if self._active.get(job.room) is job:
+            del self._active[job.room]
         self._save(job)
 
     def _save(self, job: Job) -> None:

@@ -7,7 +7,8 @@ validated; if any is invalid nothing is stored and the answer is a 400 listing e
 (``{"error": "bad_request", "message": ..., "invalid": [{"index", "error"}]}``), so a batch is
 all or nothing. Valid batches are appended to ``rooms/ROOM/labels.jsonl`` and counted; past
 ``LABELS_MAX_BYTES`` the file is cut back to its last ``LABELS_KEEP_SECONDS`` (and half the size),
-so a home's sensors never fill the card.
+so a home's sensors never fill the card. An event stamped more than ``LABELS_KEEP_SECONDS`` ago
+or ``LABELS_AHEAD_SECONDS`` ahead of the add-on's clock is invalid.
 ``GET /api/v1/rooms/{room}/labels/stats`` reads the file back: counts per kind and source, the
 time span, malformed lines.
 """
@@ -15,7 +16,7 @@ time span, malformed lines.
 from __future__ import annotations
 
 import asyncio
-import json
+import time
 from collections import Counter
 
 from aiohttp import web
@@ -29,11 +30,15 @@ from ..supervision.events import (
     read_events,
     summarize,
 )
+from .body import parse_json
 from .registry import RegistryError
 
 LABELS_FILE = "labels.jsonl"
 LABELS_MAX_BYTES = 8 * 1024 * 1024
 LABELS_KEEP_SECONDS = 7 * 86400.0
+# Events are stamped on the add-on's clock (Home Assistant shares it): one from further ahead
+# is a wrong unit or clock, and one older than what the file keeps would only be cut again.
+LABELS_AHEAD_SECONDS = 3600.0
 RECEIVED: web.AppKey[Counter] = web.AppKey("label_events_received", Counter)
 # One writer per room at a time: a compaction rewrites the file and must not lose an append.
 WRITERS: web.AppKey[dict[str, asyncio.Lock]] = web.AppKey("label_writers", dict)
@@ -57,14 +62,12 @@ def _room(request: web.Request) -> str:
 
 async def post_labels(request: web.Request) -> web.Response:
     service, room = _service(request), _room(request)
-    try:
-        body = json.loads(await request.read() or b"null")
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise RegistryError(f"the body is not valid JSON ({error})") from None
+    body = parse_json(await request.read() or b"null")
     if isinstance(body, dict) and set(body) == {"events"}:
         body = body["events"]
     try:
-        events, invalid = parse_events(body)
+        now = time.time()
+        events, invalid = parse_events(body, (now - LABELS_KEEP_SECONDS, now + LABELS_AHEAD_SECONDS))
     except LabelEventError as error:
         raise RegistryError(str(error)) from None
     if invalid:
@@ -82,7 +85,7 @@ async def post_labels(request: web.Request) -> web.Response:
 
 def _store(path, events) -> int:
     stored = append_events(path, events)
-    compact_events(path, LABELS_MAX_BYTES, LABELS_KEEP_SECONDS)
+    compact_events(path, LABELS_MAX_BYTES, LABELS_KEEP_SECONDS, now=time.time())
     return stored
 
 

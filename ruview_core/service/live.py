@@ -4,6 +4,7 @@ its recent window features (to learn from)."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from ..runtime.room_state import RoomState
 from .jobs import JobFailed
 from .rolling import RollingWindowTable
 
+LOG = logging.getLogger("ruview.service")
 CAPTURE_QUEUE = 4096  # frames; about 10 s of four nodes at 100 Hz
 
 
@@ -41,8 +43,10 @@ class LiveRoom:
         self.status = room_status(self.enrollment, bank_read)
         try:
             self.monitor, self.bank_note = open_monitor(self.enrollment, hop=hop, bank_read=bank_read)
-        except StoredFileError:
-            self.monitor, self.bank_note = None, "the room has no baseline yet"
+        except StoredFileError as error:
+            self.monitor, self.bank_note = None, str(error)
+        if "baseline_error" in self.status:
+            LOG.warning("room %s cannot sense: %s", self.enrollment.room, self.status["stale_reason"])
         self.latest = None
         baseline_id = self.monitor.baseline.baseline_id if self.monitor is not None else None
         if baseline_id != self.windows.baseline_id:

@@ -7,10 +7,11 @@ from typing import Any
 from ..calibration import ANCHOR_NAMES
 from ..runtime.room_state import READINGS
 from ..specialists import SPECIALIST_KINDS
+from ..storage import ROOM_ID
 from .jobs import JOB_KINDS
 
 ROOM_PATH = {"name": "room", "in": "path", "required": True,
-             "schema": {"type": "string", "pattern": "^[a-z0-9](?:[a-z0-9_-]{0,62}[a-z0-9])?$"}}
+             "schema": {"type": "string", "pattern": f"^{ROOM_ID.pattern}$"}}
 JOB_PATH = {"name": "job", "in": "path", "required": True, "schema": {"type": "string"}}
 ANCHOR_PATH = {"name": "anchor", "in": "path", "required": True, "schema": {"enum": list(ANCHOR_NAMES)}}
 
@@ -139,7 +140,8 @@ def openapi_document(version: str) -> dict[str, Any]:
             "/api/v1/rooms/{room}/state": {"get": _op("the latest fused room state", "RoomStateMessage", params=room)},
             "/api/v1/rooms/{room}/labels": {"post": _op(
                 "label events of the room's own sensors (PIR, door, vibration, temperature, humidity) for "
-                "camera-free supervision: a list of {t, source, kind, value, entity_id}", None, params=room)},
+                "camera-free supervision: a list of {t, source, kind, value, entity_id}; t in seconds since the epoch on the "
+                "add-on's clock, at most a week before and an hour after it", None, params=room)},
             "/api/v1/rooms/{room}/labels/stats": {"get": _op("counts of the stored label events", None, params=room)},
             "/api/v1/jobs/{job}": {"get": _op("a job's state, progress and result", "Job", params=job),
                                    "delete": _op("cancel a job", "Job", params=job)},

@@ -82,6 +82,7 @@ class RoomRegistry:
                             path, error)
                 continue
             self.rooms[room.room_id] = room
+        self._index()
 
     def get(self, room_id: str) -> RoomConfig:
         validate_room_id(room_id)
@@ -119,12 +120,20 @@ class RoomRegistry:
         shutil.rmtree(room_dir(self.data_dir, room_id),
                       onexc=lambda _, path, error: LOG.warning("could not remove %s: %s", path, error))
         del self.rooms[room_id]
+        self._index()
 
     def room_of_node(self, node_id: int) -> str | None:
-        for room in self.rooms.values():
-            if node_id in room.nodes:
-                return room.room_id
-        return None
+        return self._owners.get(node_id)
+
+    @property
+    def open_rooms(self) -> tuple[str, ...]:
+        """Rooms that list no nodes: each takes every node no room claims."""
+        return self._open
+
+    def _index(self) -> None:
+        # The service asks for every frame and every room each second: a lookup, not a scan of the rooms.
+        self._owners = {node: room.room_id for room in self.rooms.values() for node in room.nodes}
+        self._open = tuple(room.room_id for room in self.rooms.values() if not room.nodes)
 
     def _check_nodes(self, room: RoomConfig) -> None:
         for node in room.nodes:
@@ -135,3 +144,4 @@ class RoomRegistry:
     def _save(self, room: RoomConfig) -> None:
         atomic_write_json(room_dir(self.data_dir, room.room_id) / "room.json", room.to_dict())
         self.rooms[room.room_id] = room
+        self._index()

@@ -36,9 +36,7 @@ MIN_ANCHOR_SECONDS = PROFILE_SECONDS + 1.0  # one whole feature window, with roo
 
 
 def _number(body: dict[str, Any], key: str, default: float, low: float, high: float) -> float:
-    value = body.get(key, default)
-    if value is None:
-        return default
+    value = body.get(key, default)  # null is refused, as the API's schema says: the default is the field left out
     if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
         raise RegistryError(f"{key} must be a number from {low:g} to {high:g}")
     return float(value)
@@ -141,8 +139,9 @@ def start_training(service: RuViewService, room: str, body: dict[str, Any]) -> J
     service.registry.get(room)
     _only(body, {"specialists"})
     specialists = body.get("specialists")
-    if specialists is not None and (not isinstance(specialists, list) or not specialists
-                                    or not set(specialists) <= set(SPECIALIST_KINDS)):
+    known = set(SPECIALIST_KINDS)
+    if "specialists" in body and (not isinstance(specialists, list) or not specialists
+                                  or not all(isinstance(kind, str) and kind in known for kind in specialists)):
         raise RegistryError(f"specialists must be a non-empty list of {', '.join(SPECIALIST_KINDS)}")
     live = _calibrated(service, room)
 
@@ -208,7 +207,7 @@ async def rollback_bank(service: RuViewService, room: str, body: dict[str, Any])
     service.registry.get(room)
     _only(body, {"version"})
     version = body.get("version")
-    if version is not None and (isinstance(version, bool) or not isinstance(version, int) or version < 1):
+    if "version" in body and (isinstance(version, bool) or not isinstance(version, int) or version < 1):
         raise RegistryError("version must be a whole number from 1")
     busy = service.jobs.running(room)
     if busy is not None:

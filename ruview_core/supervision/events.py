@@ -75,6 +75,17 @@ def _text(value: Any, field: str, optional: bool = False) -> str | None:
     return value
 
 
+def _finite(raw: Any) -> float | None:
+    """``raw`` as a finite float; None for anything else (text, bools, NaN, integers past a float's range)."""
+    if isinstance(raw, bool) or not isinstance(raw, int | float):
+        return None
+    try:
+        value = float(raw)
+    except OverflowError:
+        return None
+    return value if math.isfinite(value) else None
+
+
 def _value(kind: str, raw: Any) -> float:
     if kind in BINARY_KINDS:
         if isinstance(raw, bool):
@@ -84,12 +95,13 @@ def _value(kind: str, raw: Any) -> float:
         if isinstance(raw, int | float) and raw in (0, 1):
             return float(raw)
         raise LabelEventError(f"a {kind} value must be 0/1, true/false or \"on\"/\"off\", not {raw!r}")
-    if isinstance(raw, bool) or not isinstance(raw, int | float) or not math.isfinite(raw):
+    value = _finite(raw)
+    if value is None:
         raise LabelEventError(f"a {kind} value must be a finite number, not {raw!r}")
     low, high = VALUE_RANGE[kind]
-    if not low <= raw <= high:
+    if not low <= value <= high:
         raise LabelEventError(f"a {kind} value must lie in {low:g}..{high:g}, not {raw!r}")
-    return float(raw)
+    return value
 
 
 def event_from_dict(obj: Any) -> LabelEvent:
@@ -99,20 +111,22 @@ def event_from_dict(obj: Any) -> LabelEvent:
     unknown = set(obj) - {"t", "source", "kind", "value", "entity_id"}
     if unknown:
         raise LabelEventError(f"unknown field(s) {', '.join(sorted(unknown))}")
-    t = obj.get("t")
-    if isinstance(t, bool) or not isinstance(t, int | float) or not math.isfinite(t) or t < 0:
+    t = _finite(obj.get("t"))
+    if t is None or t < 0:
         raise LabelEventError("t must be a non-negative finite number of seconds")
     kind = obj.get("kind")
     if kind not in KINDS:
         raise LabelEventError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
     if "value" not in obj:
         raise LabelEventError("value is missing")
-    return LabelEvent(float(t), _text(obj.get("source"), "source"), kind, _value(kind, obj["value"]),
+    return LabelEvent(t, _text(obj.get("source"), "source"), kind, _value(kind, obj["value"]),
                       _text(obj.get("entity_id"), "entity_id", optional=True))
 
 
-def parse_events(items: Any) -> tuple[list[LabelEvent], list[dict[str, Any]]]:
-    """Valid events of a JSON list and, per invalid one, ``{"index", "error"}``."""
+def parse_events(items: Any,
+                 window: tuple[float, float] | None = None) -> tuple[list[LabelEvent], list[dict[str, Any]]]:
+    """Valid events of a JSON list and, per invalid one, ``{"index", "error"}``; with ``window``
+    (first, last), an event stamped outside it is invalid too."""
     if not isinstance(items, list):
         raise LabelEventError("events must be a JSON list")
     if len(items) > MAX_EVENTS_PER_REQUEST:
@@ -120,7 +134,11 @@ def parse_events(items: Any) -> tuple[list[LabelEvent], list[dict[str, Any]]]:
     events, errors = [], []
     for index, item in enumerate(items):
         try:
-            events.append(event_from_dict(item))
+            event = event_from_dict(item)
+            if window is not None and not window[0] <= event.t <= window[1]:
+                raise LabelEventError(f"t = {event.t:.6g} lies outside {window[0]:.0f}..{window[1]:.0f} (seconds "
+                                      "since the epoch on the add-on's clock; milliseconds or another clock?)")
+            events.append(event)
         except LabelEventError as error:
             errors.append({"index": index, "error": str(error)})
     return events, errors
@@ -140,19 +158,22 @@ def append_events(path: str | Path, events: Iterable[LabelEvent]) -> int:
     return len(lines)
 
 
-def compact_events(path: str | Path, max_bytes: int, keep_seconds: float) -> int:
+def compact_events(path: str | Path, max_bytes: int, keep_seconds: float, now: float | None = None) -> int:
     """Once ``path`` is over ``max_bytes``, rewrite it (atomically) with only the events of its
     last ``keep_seconds`` and at most half of ``max_bytes``, newest kept; returns how many went.
 
     Learning uses the events next to the CSI windows it still has (hours), so old ones only fill
-    the card; unreadable lines go too (they were already skipped on every read).
+    the card; unreadable lines go too (they were already skipped on every read). With ``now`` (the
+    clock the events were stamped on), the age is counted from it, never from a newer event:
+    one event stamped far ahead (milliseconds sent as seconds) must not make every other one
+    "old"; events stamped after ``now`` are kept (a reading is not invalid for being recent).
     """
     path = Path(path)
     if not path.exists() or path.stat().st_size <= max_bytes:
         return 0
     events = read_events(path)
     newest = max((e.t for e in events), default=0.0)
-    recent = [e for e in events if e.t >= newest - keep_seconds]
+    recent = [e for e in events if e.t >= min(newest, math.inf if now is None else now) - keep_seconds]
     size, keep = 0, len(recent)
     while keep > 0 and size + len(event_line(recent[keep - 1])) + 1 <= max_bytes // 2:
         keep -= 1

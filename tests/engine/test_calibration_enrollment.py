@@ -11,7 +11,7 @@ from ruview_core.calibration.baseline import BaselineError
 from ruview_core.node.cleaning import clean, raw_arrays
 from ruview_core.calibration.enrollment import RoomEnrollment
 from ruview_core.calibration.features import sliding_features
-from ruview_core.calibration.persist import StoredFileError, tensors_path
+from ruview_core.calibration.persist import StoredFileError
 
 from ._enrolled_room import anchor_seconds, enrolled_room, stream, with_nan
 
@@ -81,7 +81,7 @@ def test_tampered_anchor_features_are_refused(tmp_path):
     enrollment = RoomEnrollment(tmp_path, "den")
     enrollment.calibrate(stream("empty", 61, 16), seconds=15)
     enrollment.enroll("empty", stream("empty", 62, 16), seconds=12)
-    path = tensors_path(enrollment.folder / "anchors" / "empty")
+    [path] = (enrollment.folder / "anchors").glob("empty-*.safetensors")
     path.write_bytes(path.read_bytes()[:-8])
     with pytest.raises(StoredFileError, match="truncated or was modified"):
         enrollment.anchor_records()

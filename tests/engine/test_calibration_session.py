@@ -29,9 +29,11 @@ def test_session_folds_events(tmp_path):
     assert state.baseline_id == "b1" and set(state.accepted) == {"sit"} and state.skipped == {"small_move"}
     assert state.rejections == {"sit": ["moved"]}
     assert state.pending[0] == "empty" and "sit" not in state.pending and not state.complete
-    # re-enrolling one anchor withdraws its acceptance until the new clip is in
+    # re-enrolling one anchor keeps the accepted one until its successor is accepted
+    first = session.state().accepted["sit"]
     session.append("anchor_started", anchor="sit", baseline_id="b1", replace=True)
-    assert "sit" in session.state().pending
+    session.append("anchor_rejected", anchor="sit", baseline_id="b1", reason="moved again")
+    assert session.state().accepted["sit"] == first and "sit" not in session.state().pending
     # a new baseline invalidates everything taken against the old one
     session.append("anchor_accepted", anchor="sit", baseline_id="b1")
     session.append("baseline_accepted", baseline_id="b2")

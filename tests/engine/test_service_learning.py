@@ -5,6 +5,7 @@ bank's versions and ``POST .../bank/rollback``."""
 from __future__ import annotations
 
 import asyncio
+import time
 import shutil
 
 import numpy as np
@@ -155,7 +156,7 @@ async def test_rooms_learn_on_their_own_every_few_hours(tmp_path):
     async with service_and_client(tmp_path, learn_every_s=0.5) as (service, client):
         await client.create_room("Attic", nodes=[9])  # untrained: nothing to learn from, left alone
         live = service.rooms[ROOM]
-        t0 = 1_000_000.0
+        t0 = time.time()  # label events are stamped on the add-on's clock
         for i, hop in enumerate(anchor_hops(records, ("empty",), ("sit", "stand_still", "lie_down"))):
             live.windows.append(t0 + i + 0.5, hop)
         await client.post_labels(ROOM, labels(t0))

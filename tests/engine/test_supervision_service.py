@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 
 import aiohttp
 
@@ -17,9 +18,10 @@ async def test_label_events_are_validated_stored_and_counted(tmp_path):
         await client.create_room("Office", nodes=[1])
         base = f"http://127.0.0.1:{client.port}/api/v1/rooms/office/labels"
         auth = {"Authorization": f"Bearer {service.token}"}
-        batch = [{"t": 100.0, "source": "home_assistant", "kind": "pir", "value": "on",
+        now = time.time()  # events are stamped on the add-on's clock
+        batch = [{"t": now - 100.0, "source": "home_assistant", "kind": "pir", "value": "on",
                   "entity_id": "binary_sensor.office_motion"},
-                 {"t": 101.0, "source": "home_assistant", "kind": "temperature", "value": 21.4}]
+                 {"t": now - 99.0, "source": "home_assistant", "kind": "temperature", "value": 21.4}]
         async with aiohttp.ClientSession(headers=auth) as session:
             async with session.post(base, json=batch) as response:
                 assert response.status == 200 and (await response.json())["stored"] == 2
@@ -79,10 +81,12 @@ async def test_a_label_file_is_cut_back_once_it_passes_its_size(tmp_path, monkey
                 async with session.post(base, json=batch) as response:
                     return response.status
 
-            for day in range(10):  # a day's events in two batches sent at once: appends and cuts never interleave
-                events = [{"t": day * 86400.0 + i * 60, "source": "home_assistant", "kind": "pir", "value": i % 2}
-                          for i in range(12)]
+            start = time.time() - 6 * 86400.0  # six days of events, each within the week the add-on takes
+            for day in range(10):  # a batch of events in two halves sent at once: appends and cuts never interleave
+                events = [{"t": start + day * 14 * 3600.0 + i * 60, "source": "home_assistant", "kind": "pir",
+                           "value": i % 2} for i in range(12)]
                 assert await asyncio.gather(post(events[:6]), post(events[6:])) == [200, 200]
         stored = read_events(tmp_path / "rooms" / "office" / "labels.jsonl")
         assert (tmp_path / "rooms" / "office" / "labels.jsonl").stat().st_size <= 2000
-        assert stored[-1].t == 9 * 86400.0 + 11 * 60 and stored[0].t >= 2 * 86400.0
+        assert stored[-1].t == start + 9 * 14 * 3600.0 + 11 * 60 and stored[0].t >= start + 3 * 14 * 3600.0
+        assert [e.t for e in stored] == sorted(e.t for e in stored)
