@@ -5,8 +5,8 @@ Two modes, as the product has them:
 - **baseline**: the node's motion is judged against an empty-room capture made before, fitted
   exactly as a room's baseline is. A file that starts with at least ``OWN_LEAD_IN_MIN`` quiet
   seconds (and lasts ``OWN_FILE_MIN``) uses its own first ``OWN_LEAD_IN`` seconds; any other file
-  is spliced after the nearest quiet recording of the same dataset and chip that passes the
-  baseline's own check (the same session first), like a room enrolled earlier that day or week.
+  is spliced after the nearest quiet recording of the same dataset, chip and session that passes
+  the baseline's own check, like a room enrolled earlier that day.
   Quadrants files are all judged against the first accepted quiet take of the day, whatever the
   doors did since. WiFall and UJI have no quiet recording: self-calibrated only.
 - **self**: no baseline; each session's files are spliced in recording order into one stream per
@@ -103,12 +103,15 @@ def plan(recordings: list[Recording]) -> list[Unit]:
         if _starts_quiet(recording):
             units.append(Unit("baseline", [recording], recording, own_lead_in=True))
             continue
+        # The same session only: ESPectre's quiet takes of one chip on other days read 0.1x to 30x
+        # each other's quiet level (other firmware, placement), not a room enrolled earlier.
         candidates = [q for q in quiet if q is not recording and q.dataset == recording.dataset
-                      and q.chip == recording.chip and shape[q.name] == shape[recording.name]]
+                      and q.chip == recording.chip and q.session == recording.session
+                      and shape[q.name] == shape[recording.name]]
         if recording.dataset == "espectre_home_quadrants":
             candidates.sort(key=lambda q: q.start)  # enrolled once, first thing that day
         else:
-            candidates.sort(key=lambda q: (q.session != recording.session, abs(q.start - recording.start)))
+            candidates.sort(key=lambda q: abs(q.start - recording.start))
         lead_in = next((q for q in candidates if _accepted_as_baseline(q, accepted)), None)
         if lead_in is not None:
             units.append(Unit("baseline", [recording], lead_in))

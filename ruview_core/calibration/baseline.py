@@ -22,7 +22,7 @@ from ..dsp.subcarriers import signed_subcarrier_index, usable_subcarriers
 from ..frames import CsiFrame
 from ..node.cleaning import clean, dominant_kind, group_by_node, packet_rate, raw_arrays
 from ..node.motion import (
-    BASELINE_FACTOR, UNTRUSTED_SECONDS, come_and_go, quiet_level, slow_structure, turbulence, windowed_variance,
+    BASELINE_FACTOR, UNTRUSTED_SECONDS, come_and_go, quiet_level, slow_structure, turbulence, windowed_dispersion,
 )
 
 MIN_BASELINE_SECONDS = 10.0
@@ -61,7 +61,7 @@ class NodeBaseline:
     scale: np.ndarray  # [S] expected spread of a PROFILE_SECONDS window mean in an empty room
     amp_scale: np.ndarray  # [S] the same for the amplitude profile
     eigenmodes: np.ndarray  # [k, 2S] orthonormal directions of the empty room's own wandering
-    motion_level: float  # median turbulence variance of the empty room's motion windows (node.motion)
+    motion_level: float  # median turbulence dispersion of the empty room's motion windows (node.motion)
     motion_floor: float  # largest motion statistic of its windows, over motion_level
     activity_floor: float  # median motion energy of its ACTIVITY_SECONDS windows
     deviation_floor: float  # largest deviation of its own PROFILE_SECONDS windows
@@ -174,7 +174,7 @@ def fit_node_baseline(node_id: int, frames: list[CsiFrame], min_seconds: float =
 
     ends = np.arange(min(UNTRUSTED_SECONDS, t[-1] / 2) + 1.0, t[-1] + 1e-9, 1.0)
     turbulence_series = turbulence(np.abs(z))
-    statistics = windowed_variance(t, turbulence_series, ends)
+    statistics = windowed_dispersion(t, turbulence_series, ends)
     level = quiet_level(statistics)
     if not level > 0:
         raise BaselineError(f"node {node_id}: the signal does not change at all; is the sensor sending real CSI?")

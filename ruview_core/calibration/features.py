@@ -10,7 +10,7 @@ numbers mean the same in every room:
 - ``residual``: the same shift outside the room's field eigenmodes, i.e. not explained by the
   ways the empty room itself drifts (a curtain, temperature).
 - ``amplitude_shift``: the per-subcarrier amplitude-profile shift (posture prototypes).
-- ``motion``: the moving variance of the amplitude profile's turbulence over the last
+- ``motion``: the moving dispersion of the amplitude profile's turbulence over the last
   ``MOTION_WINDOW_SECONDS`` (:mod:`ruview_core.node.motion`) over the empty room's quiet level
   (about 1 when still), and ``activity``: the frame-to-frame change over the empty room's floor
   (restlessness).
@@ -31,7 +31,7 @@ import numpy as np
 
 from ..dsp.resample import resample_uniform
 from ..vitals import VitalSignEstimate, estimate_breathing, estimate_heart_rate
-from ..node.motion import MIN_WINDOW_FRAMES, MOTION_WINDOW_SECONDS
+from ..node.motion import MIN_WINDOW_FRAMES, MOTION_WINDOW_SECONDS, robust_dispersion
 from .baseline import ACTIVITY_SECONDS, PROFILE_SECONDS, NodeBaseline
 
 SUMMARY_NAMES = ("log_deviation", "log_residual", "log_motion", "log_activity", "shift_rms", "log_liveness")
@@ -79,7 +79,7 @@ class WindowSums:
     Each frame adds its complex profile, amplitude, squared amplitude and its change from the
     previous frame to running totals, so a window's means, variances, block means and
     frame-to-frame variances are differences of two stored rows instead of passes over its
-    frames. The arithmetic is that of :func:`ruview_core.node.motion.windowed_variance` of the
+    frames. The arithmetic is that of :func:`ruview_core.node.motion.windowed_dispersion` of the
     turbulence and :func:`~ruview_core.dsp.motion.motion_energy` on the window (differences stay
     inside it), so the runtime, enrollment and a clip give the same numbers up to rounding. Rows older than ``seconds`` are dropped (and the totals rebased,
     so they never grow large enough to lose precision); times are assumed to arrive in order.
@@ -89,12 +89,11 @@ class WindowSums:
                  rate_hz: float = 20.0) -> None:
         s = int(n_subcarriers)
         self.seconds = float(seconds)
-        # Columns of a row: z.real, z.imag, |z|, |z|^2, d|z|, d|z|^2 ([S] each), then the
-        # turbulence and its square.
+        # Columns of a row: z.real, z.imag, |z|, |z|^2, d|z|, d|z|^2 ([S] each), then the turbulence.
         self._z, self._amp, self._amp2 = slice(0, 2 * s), slice(2 * s, 3 * s), slice(3 * s, 4 * s)
         self._damp, self._damp2 = slice(4 * s, 5 * s), slice(5 * s, 6 * s)
-        self._turbulence = slice(6 * s, 6 * s + 2)
-        self._width = 6 * s + 2
+        self._turbulence = slice(6 * s, 6 * s + 1)
+        self._width = 6 * s + 1
         self._keep = max(int(math.ceil(self.seconds * max(rate_hz, 1.0) * 1.2)) + 8, 16)
         rows = self._rows(self._keep)
         self._times = np.zeros(rows)
@@ -132,7 +131,6 @@ class WindowSums:
         mean = amp.mean(axis=1)
         variance = np.maximum(rows[:, self._amp2].mean(axis=1) - mean * mean, 0.0)
         rows[:, self._turbulence.start] = np.sqrt(variance)
-        rows[:, self._turbulence.start + 1] = variance
         self._last_amp = amp[-1].copy()
         return rows
 
@@ -195,20 +193,21 @@ class WindowSums:
         )
 
     def motion_statistic(self, t: float) -> float:
-        """The turbulence's variance over the motion window ending at ``t`` (NaN if under 3 frames)."""
+        """The turbulence's dispersion over the motion window ending at ``t`` (NaN if under 3 frames)."""
         end = int(np.searchsorted(self._times[:self.n], t, side="right"))
         start = int(np.searchsorted(self._times[:self.n], t - MOTION_WINDOW_SECONDS, side="right"))
         return self._motion(start, end)
 
     def _motion(self, start: int, end: int) -> float:
-        """:func:`ruview_core.node.motion.windowed_variance` of the turbulence over frames ``start:end``,
-        the window widened back to ``MIN_WINDOW_FRAMES`` frames at low packet rates."""
+        """:func:`ruview_core.node.motion.windowed_dispersion` of the turbulence over frames ``start:end``,
+        the window widened back to ``MIN_WINDOW_FRAMES`` frames at low packet rates.
+
+        A median needs the frames themselves: each frame's turbulence is the step of its running
+        total (exact to rounding far below the quiet spread), so no second ring is kept in step.
+        """
         start = max(min(start, end - MIN_WINDOW_FRAMES), 0)
-        count = end - start
-        if count < 3:
-            return float("nan")
-        first, second = (self._totals[end, self._turbulence] - self._totals[start, self._turbulence]) / count
-        return max(float(second - first * first), 0.0)
+        column = self._turbulence.start
+        return robust_dispersion(np.diff(self._totals[start:end + 1, column]))
 
     def _activity(self, start: int, end: int, baseline: NodeBaseline) -> float:
         """``motion_energy`` of the amplitude over frames ``start:end``, over the empty room's."""

@@ -157,7 +157,7 @@ def test_running_sums_give_the_window_formulas():
     from ruview_core.calibration.features import WindowSums
     from ruview_core.dsp.motion import motion_energy
     from ruview_core.node.cleaning import clean
-    from ruview_core.node.motion import MIN_WINDOW_FRAMES, MOTION_WINDOW_SECONDS, turbulence
+    from ruview_core.node.motion import MIN_WINDOW_FRAMES, MOTION_WINDOW_SECONDS, robust_dispersion, turbulence
 
     node, _, (times, csi, _) = _node_clip("walk", 583, 40)
     cleaned = clean(times, csi, node.usable, node.frequency_index)
@@ -182,7 +182,7 @@ def test_running_sums_give_the_window_formulas():
         np.testing.assert_allclose(got.amplitude_shift, node.amplitude_shift(np.abs(window).mean(axis=0)),
                                    rtol=1e-8, atol=1e-8)
         np.testing.assert_allclose(got.liveness, np.median(np.abs(window).var(axis=0) / node.amp_var), rtol=1e-7)
-        np.testing.assert_allclose(got.motion, np.var(turbulence(np.abs(z_all[moving]))) / node.motion_level,
+        np.testing.assert_allclose(got.motion, robust_dispersion(turbulence(np.abs(z_all[moving]))) / node.motion_level,
                                    rtol=1e-6)
         np.testing.assert_allclose(got.activity, motion_energy(np.abs(recent)) / node.activity_floor, rtol=1e-8)
         clip = WindowSums.of_clip(t_all[: i + 1], z_all[: i + 1]).features(node, t)
