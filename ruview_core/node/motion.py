@@ -136,13 +136,15 @@ class SelfCalibratedLevel:
 # A capture with someone moving throughout has no quiet stretch to compare with, so its quiet
 # level cannot tell. Two things do, together: a moving body changes the turbulence slowly (well
 # below the packet rate) where receiver noise changes it from packet to packet, and its
-# movement comes and goes, where a steady drift does not. Over 8 s windows, the variance of
-# 0.5 s block means over the noise seen across 50 ms (dsp.motion.motion_index's idea, with the
-# noise measured over 50 ms so that ESP32 chips that smooth their CSI over a few packets at
+# movement comes and goes, where a steady drift does not. Over 8 s windows, the spread of 0.5 s
+# block means over the noise seen across 50 ms (dsp.motion.motion_index's idea, robust spreads,
+# the noise measured over 50 ms so that ESP32 chips that smooth their CSI over a few packets at
 # 130/s are not mistaken for slow change) is about 1 for noise; the 90th over the 10th
-# percentile of the 1 s statistics tells how much it comes and goes. Measured on the real
-# corpus' captures (first 30 s): quiet ones 0.8-15 (ESP32-C3 at 130/s: 7.7-15) and 1.3-6.1;
-# movement 2.5-126 and 2.2-21; simulated empty rooms 0.7-1.2 and 2.0-2.6, walkers 1.2-20 and 3.1-11.
+# percentile of the 1 s statistics tells how much it comes and goes. calibration.baseline
+# refuses a capture above both of its limits (8 and 5): of the real corpus' captures (first 30 s)
+# that refuses 1 of 27 quiet ones (ESPectre's C6 capture with single-frame spikes: 25 and 7.7)
+# and 14 of 25 with movement; simulated empty rooms read 0.6-1.3 and 3.1-4.7, walkers 1.8-40
+# and 3.8-13.
 STRUCTURE_WINDOW_SECONDS = 8.0
 STRUCTURE_BLOCK_SECONDS = 0.5
 STRUCTURE_NOISE_SECONDS = 0.05
@@ -162,8 +164,9 @@ def slow_structure(times: np.ndarray, turbulence_series: np.ndarray) -> float:
     for start in range(0, max(x.size - span, 0) + 1, max(span // 4, 1)):
         window = x[start:start + span]
         n = (window.size // block) * block
-        slow = np.var(window[:n].reshape(-1, block).mean(axis=1))
-        noise = np.var(window[lag:] - window[:-lag]) / 2.0 / block
+        # Robust spreads, as for the statistic itself: a receiver's few-frame glitches are neither.
+        slow = robust_dispersion(window[:n].reshape(-1, block).mean(axis=1))
+        noise = robust_dispersion(window[lag:] - window[:-lag]) / 2.0 / block
         values.append(slow / noise if noise > 0 else 0.0)
     return float(np.median(values))
 

@@ -183,7 +183,7 @@ def test_running_sums_give_the_window_formulas():
                                    rtol=1e-8, atol=1e-8)
         np.testing.assert_allclose(got.liveness, np.median(np.abs(window).var(axis=0) / node.amp_var), rtol=1e-7)
         np.testing.assert_allclose(got.motion, robust_dispersion(turbulence(np.abs(z_all[moving]))) / node.motion_level,
-                                   rtol=1e-6)
+                                   rtol=1e-5)  # the sums give each frame's turbulence back to rounding
         np.testing.assert_allclose(got.activity, motion_energy(np.abs(recent)) / node.activity_floor, rtol=1e-8)
         clip = WindowSums.of_clip(t_all[: i + 1], z_all[: i + 1]).features(node, t)
         np.testing.assert_allclose(clip.summary(), got.summary(), rtol=1e-9, atol=1e-12)
