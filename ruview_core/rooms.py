@@ -62,7 +62,7 @@ def room_status(enrollment: RoomEnrollment,
                                f"({'; '.join(state.invalid[:3])}): fix or delete those lines")
     bank, why = read_room_bank(enrollment) if bank_read is None else bank_read
     if bank is None and bank_stem(enrollment).with_suffix(".json").exists():
-        status["bank_error"] = why
+        status["bank_error"] = status["attention"] = why
     if state.baseline_id is not None and bank is not None:
         status["bank"] = bank.describe()
         status["stale"] = bank.baseline_id != state.baseline_id

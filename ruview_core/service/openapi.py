@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..calibration import ANCHOR_NAMES
+from ..rooms import STATUSES
 from ..runtime.room_state import READINGS
 from ..specialists import SPECIALIST_KINDS
 from .jobs import JOB_KINDS
@@ -53,8 +54,9 @@ def _schemas() -> dict[str, Any]:
             "area": {"type": ["string", "null"]}}},
         "Room": {"type": "object", "properties": {
             "room_id": {"type": "string"}, "name": {"type": "string"}, "nodes": {"type": "array"},
-            "status": {"enum": ["untrained", "enrolling", "training", "ready", "stale"]},
+            "status": {"enum": list(STATUSES)},
             "stale": {"type": "boolean"}, "stale_reason": {"type": ["string", "null"]},
+            "attention": {"type": ["string", "null"]},
             "baseline_id": {"type": ["string", "null"]}, "online": {"type": "boolean"},
             "anchors": {"type": "object", "additionalProperties": {"enum": ["accepted", "skipped", "pending"]}},
             "bank": {"type": ["object", "null"]}, "job": {"type": ["string", "null"]}}},

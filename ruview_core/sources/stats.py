@@ -108,7 +108,7 @@ class IngestStats:
     """Counters for one source: per node, plus what could not be attributed to any node.
 
     ``warmup_frames`` > 0: a node is counted once it sent that many CSI frames within
-    ``warmup_s`` seconds; ``expected`` says which node ids a room lists (never capped).
+    ``warmup_s`` seconds; ``expected`` says which node ids a room lists (counted at once).
     """
 
     nodes: dict[int, NodeCounters] = field(default_factory=dict)
@@ -141,22 +141,22 @@ class IngestStats:
 
     def _admit(self, packet: Packet, seen_at: float, address: str | None) -> bool:
         """Whether this packet completes its node's warm-up (always, without a warm-up)."""
-        if self.warmup_frames <= 0:
-            return True
+        if self.warmup_frames <= 0 or (self.expected is not None and self.expected(packet.node_id)):
+            self._candidates.pop(packet.node_id, None)
+            return True  # a node a room lists gets its frames routed to that room whatever the warm-up says
         if not isinstance(packet, CsiFrame):  # only CSI frames show a node is real
             return self._drop("unconfirmed_node", address)
-        expected = self.expected is not None and self.expected(packet.node_id)
         recent = self._candidates.get(packet.node_id)
         if recent is None:
             self._candidates = {n: r for n, r in self._candidates.items() if seen_at - r[-1] <= self.warmup_s}
-            if len(self._candidates) >= MAX_CANDIDATES and not expected:
+            if len(self._candidates) >= MAX_CANDIDATES:
                 return self._drop("too_many_new_nodes", address)
             recent = self._candidates[packet.node_id] = deque(maxlen=self.warmup_frames)
         recent.append(seen_at)
         if len(recent) < self.warmup_frames or seen_at - recent[0] > self.warmup_s:
             return self._drop("unconfirmed_node", address)
         del self._candidates[packet.node_id]
-        if not expected and self._unexpected_nodes() >= MAX_UNEXPECTED_NODES:
+        if self._unexpected_nodes() >= MAX_UNEXPECTED_NODES:
             return self._drop("too_many_nodes", address)
         return True
 

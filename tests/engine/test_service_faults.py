@@ -12,11 +12,10 @@ import aiohttp
 import pytest
 
 from ruview_core.calibration import RoomEnrollment, StoredFileError
-from ruview_core.sim import DEFAULT_SNR_DB
-from ruview_core.calibration.persist import read_artifact, tensors_path
-MAX_TENSORS_BYTES = 64 * 1024 * 1024
+from ruview_core.calibration.persist import MAX_TENSORS_BYTES, read_artifact, tensors_path
 from ruview_core.calibration.simulated import simulated_frames
 from ruview_core.service.registry import RoomRegistry
+from ruview_core.sim import DEFAULT_SNR_DB
 
 from ._service import service_and_client
 
