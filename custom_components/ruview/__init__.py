@@ -19,7 +19,7 @@ from .const import CONF_AREA_ID, CONF_ROOM_ID, CONF_TOKEN, DOMAIN, LOGGER, SUBEN
 from .coordinator import RuViewConfigEntry, RuViewCoordinator, RuViewRuntimeData
 from .entity import hub_device, room_device
 from .labels import LabelStreamer, label_sensors
-from .repairs import stale_issue_id
+from .repairs import async_delete_room_issues
 from .services import async_setup_services
 
 PLATFORMS = [Platform.BINARY_SENSOR, Platform.SENSOR]
@@ -58,7 +58,7 @@ async def async_unload_entry(hass: HomeAssistant, entry: RuViewConfigEntry) -> b
 
 async def async_remove_entry(hass: HomeAssistant, entry: RuViewConfigEntry) -> None:
     for room_id in _rooms(entry):
-        ir.async_delete_issue(hass, DOMAIN, stale_issue_id(entry.entry_id, room_id))
+        async_delete_room_issues(hass, entry.entry_id, room_id)
 
 
 async def async_remove_config_entry_device(hass: HomeAssistant, entry: RuViewConfigEntry,
@@ -89,7 +89,7 @@ async def _async_entry_updated(hass: HomeAssistant, entry: RuViewConfigEntry) ->
             pass
         except RuViewError as error:
             LOGGER.warning("RuView: could not remove room %s from the add-on: %s", room_id, error)
-        ir.async_delete_issue(hass, DOMAIN, stale_issue_id(entry.entry_id, room_id))
+        async_delete_room_issues(hass, entry.entry_id, room_id)
     hass.config_entries.async_schedule_reload(entry.entry_id)
 
 

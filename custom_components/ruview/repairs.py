@@ -1,4 +1,5 @@
-"""A STALE room is a fixable repair issue: its fix flow re-enrolls the room and retrains it."""
+"""A STALE room is a fixable repair issue: its fix flow re-enrolls the room and retrains it. A room
+that needs attention (a damaged file in the add-on) is an issue that says which file and why."""
 
 from __future__ import annotations
 
@@ -19,6 +20,16 @@ if TYPE_CHECKING:
 
 def stale_issue_id(entry_id: str, room_id: str) -> str:
     return f"stale_room_{entry_id}_{room_id}"
+
+
+def attention_issue_id(entry_id: str, room_id: str) -> str:
+    return f"room_needs_attention_{entry_id}_{room_id}"
+
+
+@callback
+def async_delete_room_issues(hass: HomeAssistant, entry_id: str, room_id: str) -> None:
+    for issue_id in (stale_issue_id(entry_id, room_id), attention_issue_id(entry_id, room_id)):
+        ir.async_delete_issue(hass, DOMAIN, issue_id)
 
 
 def room_title(entry: RuViewConfigEntry, room_id: str) -> str | None:
@@ -42,6 +53,20 @@ def async_update_stale_issue(hass: HomeAssistant, entry: RuViewConfigEntry, room
         hass, DOMAIN, issue_id, is_fixable=True, is_persistent=False, severity=ir.IssueSeverity.WARNING,
         translation_key="stale_room", translation_placeholders={"room": title, "reason": reason or "-"},
         data={"entry_id": entry.entry_id, CONF_ROOM_ID: room_id})
+
+
+@callback
+def async_update_attention_issue(hass: HomeAssistant, entry: RuViewConfigEntry, room_id: str,
+                                 reason: str | None) -> None:
+    """Raise the room's "needs attention" issue with the add-on's reason, or delete it once fixed."""
+    title = room_title(entry, room_id)
+    issue_id = attention_issue_id(entry.entry_id, room_id)
+    if reason is None or title is None:
+        ir.async_delete_issue(hass, DOMAIN, issue_id)
+        return
+    ir.async_create_issue(
+        hass, DOMAIN, issue_id, is_fixable=False, is_persistent=False, severity=ir.IssueSeverity.ERROR,
+        translation_key="room_needs_attention", translation_placeholders={"room": title, "reason": reason})
 
 
 class StaleRoomRepairFlow(EnrollmentSteps[FlowResult], RepairsFlow):

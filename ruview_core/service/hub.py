@@ -115,6 +115,7 @@ class RuViewService:
         self.processed = 0  # CSI frames routed to a room (or found no room): the load test's counter
         self._online: dict[int, bool] = {}
         self._stale: dict[str, bool] = {}
+        self._attention: dict[str, str | None] = {}
         self._ticker: asyncio.Task | None = None
         self.mqtt = None
         if config.mqtt is not None:
@@ -189,6 +190,10 @@ class RuViewService:
             self._stale[room_id] = stale
             reason = self.room_summary(room_id)["stale_reason"] if stale else None
             self.subscribers.publish({"type": "stale", "room": room_id, "stale": stale, "reason": reason}, room_id)
+        attention = self.rooms[room_id].status.get("attention")
+        if attention != self._attention.get(room_id):
+            self._attention[room_id] = attention
+            self.subscribers.publish({"type": "attention", "room": room_id, "reason": attention}, room_id)
         if self.mqtt is not None:
             self.mqtt.publish_state(room_id, {**(message["state"] or {}), "status": message["status"]})
 
@@ -206,6 +211,7 @@ class RuViewService:
                 await self.jobs.wait(job.job_id)
         self.registry.delete(room_id)
         self.rooms.pop(room_id, None)
+        self._attention.pop(room_id, None)
         if self.mqtt is not None:
             self.mqtt.remove_room(room_id)
         self.subscribers.publish({"type": "room_removed", "room": room_id}, room_id)
