@@ -8,7 +8,7 @@ still "running" after a restart; should be nothing), and the service's RSS befor
 - a damaged file of each kind in ``den`` at start-up (session records, job records, instance
   id, baseline metadata, leftover temporaries, a planted giant tensors file);
 - a malformed UDP flood, spoofed node ids, held HTTP connections, on one running service;
-- ``kill -9`` during each kind of job (baseline, anchor, train, recalibrate), then a restart.
+- ``kill -9`` during each kind of job (baseline, anchor, train, recalibrate, learn), then a restart.
 
 The last line printed is one JSON object.
 """
@@ -327,7 +327,17 @@ async def live_faults(template: Path, work: Path, args: argparse.Namespace) -> l
 # -- kill -9 during each kind of job -----------------------------------------------------------
 
 JOBS = {"baseline": ("/rooms/den/baseline", {"seconds": 10}), "anchor": ("/rooms/den/anchors/sit", {"countdown": 0}),
-        "train": ("/rooms/den/train", {}), "recalibrate": ("/rooms/den/recalibrate", {"seconds": 10})}
+        "train": ("/rooms/den/train", {}), "recalibrate": ("/rooms/den/recalibrate", {"seconds": 10}),
+        "learn": ("/rooms/den/learn", {})}
+
+
+async def prepare_learning(service: Service, session: aiohttp.ClientSession) -> None:
+    """What a learn job needs: label events, and live windows of the room (a few hops)."""
+    now = time.time()
+    events = [{"t": now - 60 + i, "source": "binary_sensor.den_motion", "kind": "motion", "value": i % 20 < 10}
+              for i in range(60)]
+    await service.post(session, "/rooms/den/labels", {"events": events})
+    await asyncio.sleep(4.0)
 
 
 async def kill_during(template: Path, work: Path, kind: str, delays: list[float]) -> dict:
@@ -342,6 +352,8 @@ async def kill_during(template: Path, work: Path, kind: str, delays: list[float]
             with LiveSimulator(("127.0.0.1", service.udp_port), scenario="empty", room_seed=6, nodes=2):
                 await service.ready(session)
                 rss.setdefault("before", service.rss)
+                if kind == "learn":
+                    await prepare_learning(service, session)
                 status, job = await service.post(session, path, body)
                 await asyncio.sleep(delay)
                 os.kill(service.process.pid, signal.SIGKILL)
@@ -351,6 +363,8 @@ async def kill_during(template: Path, work: Path, kind: str, delays: list[float]
                 up &= await service.ready(session)
                 if status == 202:
                     states.append((await service.get(session, f"/jobs/{job['job_id']}"))[1].get("state"))
+                else:
+                    states.append(f"not started ({status}: {job.get('message')})")
                 _, rooms = await service.get(session, "/rooms")
                 served &= {r["room_id"]: r for r in rooms["rooms"]}["kitchen"]["status"] == "untrained"
                 rss["after"] = service.rss

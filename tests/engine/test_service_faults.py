@@ -138,3 +138,12 @@ def test_a_tampered_tensors_file_of_the_recorded_size_is_refused_on_its_checksum
     tensors.write_bytes(bytes(blob))
     with pytest.raises(StoredFileError, match="checksum"):
         read_artifact(stem, "baseline")
+
+
+async def test_a_damaged_bank_makes_its_room_need_attention(data_dir):
+    (data_dir / "rooms" / "den" / "bank.json").write_text("{")
+    async with service_and_client(data_dir) as (service, client):
+        rooms = await rooms_by_id(client)
+    assert rooms["den"]["status"] == "needs_attention" and "specialist bank" in rooms["den"]["attention"]
+    assert rooms["den"]["bank_error"] == rooms["den"]["attention"]
+    assert rooms["kitchen"]["attention"] is None
