@@ -285,6 +285,11 @@ def held_connections(port: int, count: int, seconds: float, closed: dict[str, in
     return hold
 
 
+def dropped(answer: tuple[int, object]) -> int:
+    """Packets the service counted as dropped (per source address), from ``GET /nodes``."""
+    return sum(sum(counts.values()) for counts in answer[1]["dropped_by_address"].values())
+
+
 async def open_connections(service: Service) -> int:
     proc = Path(f"/proc/{service.process.pid}/fd")
     return sum(1 for fd in proc.iterdir() if os.readlink(fd).startswith("socket:"))
@@ -310,13 +315,14 @@ async def live_faults(template: Path, work: Path, args: argparse.Namespace) -> l
             ]
             for name, tried, load, seconds in faults:
                 before, sockets_before = service.rss, await open_connections(service)
+                dropped_before = dropped(await service.get(session, "/nodes"))
                 answered, asked = await served_while(service, session, load, seconds)
                 _, nodes = await service.get(session, "/nodes")
                 results.append({"fault": name, "tried": tried, "up": await service.answers(session),
                                 "other_room_served": answered == asked, "answered": f"{answered}/{asked}",
                                 "unlisted_nodes_registered": sum(n["node_id"] not in (1, 2, 3) for n in nodes["nodes"]),
                                 "connections_closed_by_service": closed.get("by_server"),
-                                "dropped_by_address": sum(sum(c.values()) for c in nodes["dropped_by_address"].values()),
+                                "packets_counted_dropped": dropped((200, nodes)) - dropped_before,
                                 "sockets": {"before": sockets_before, "after": await open_connections(service)},
                                 "lost": losses(data_dir, kitchen), "rss_mb": {"before": before, "after": service.rss}})
     finally:

@@ -33,8 +33,8 @@ if TYPE_CHECKING:
     from .mqtt import MqttSettings
 
 LOG = logging.getLogger("ruview.service")
-JOB_PUSH_INTERVAL_S = 0.25
-MAX_ID_LENGTH = 256  # the instance id and the token kept in the data directory  # progress reaches WebSocket clients at most this often per job
+JOB_PUSH_INTERVAL_S = 0.25  # progress reaches WebSocket clients at most this often per job
+MAX_ID_LENGTH = 256  # the instance id and the token kept in the data directory
 
 
 @dataclass

@@ -3,8 +3,10 @@ anyway, the damaged room says what is wrong ("needs_attention"), the other rooms
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
+import socket
 import tracemalloc
 from pathlib import Path
 
@@ -16,8 +18,10 @@ from ruview_core.calibration.persist import MAX_TENSORS_BYTES, read_artifact, te
 from ruview_core.calibration.simulated import simulated_frames
 from ruview_core.service.registry import RoomRegistry
 from ruview_core.sim import DEFAULT_SNR_DB
+from ruview_core.wire import encode_packet
 
 from ._service import service_and_client
+from .conftest import make_frame
 
 ROOMS = {"den": [1, 2], "kitchen": [3]}
 
@@ -147,3 +151,19 @@ async def test_a_damaged_bank_makes_its_room_need_attention(data_dir):
     assert rooms["den"]["status"] == "needs_attention" and "specialist bank" in rooms["den"]["attention"]
     assert rooms["den"]["bank_error"] == rooms["den"]["attention"]
     assert rooms["kitchen"]["attention"] is None
+
+
+async def test_spoofed_node_ids_never_become_nodes_of_the_service(tmp_path):
+    async with service_and_client(tmp_path) as (service, client):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+            for node in range(256):
+                for sequence in range(3):
+                    sender.sendto(encode_packet(make_frame(node_id=node, sequence=sequence)),
+                                  ("127.0.0.1", service.receiver.port))
+                await asyncio.sleep(0.002)
+        for _ in range(200):
+            if sum(sum(c.values()) for c in service.receiver.stats.dropped_by_address.values()) == 768:
+                break
+            await asyncio.sleep(0.01)
+        assert await client.nodes() == [] and (await client.health())["nodes_seen"] == 0
+        assert service.receiver.stats.dropped_by_address["127.0.0.1"]["unconfirmed_node"] > 0
