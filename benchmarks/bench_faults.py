@@ -340,9 +340,11 @@ JOBS = {"baseline": ("/rooms/den/baseline", {"seconds": 10}), "anchor": ("/rooms
 async def prepare_learning(service: Service, session: aiohttp.ClientSession) -> None:
     """What a learn job needs: label events, and live windows of the room (a few hops)."""
     now = time.time()
-    events = [{"t": now - 60 + i, "source": "binary_sensor.den_motion", "kind": "motion", "value": i % 20 < 10}
+    events = [{"t": now - 60 + i, "source": "binary_sensor.den_motion", "kind": "pir", "value": i % 20 < 10}
               for i in range(60)]
-    await service.post(session, "/rooms/den/labels", {"events": events})
+    status, answer = await service.post(session, "/rooms/den/labels", {"events": events})
+    if status != 200:
+        raise SystemExit(f"the label events were refused: {answer}")
     await asyncio.sleep(4.0)
 
 

@@ -45,7 +45,8 @@ def _schemas() -> dict[str, Any]:
                                                     "uptime_s": number, "nodes_seen": {"type": "integer"},
                                                     "rooms": {"type": "integer"}, "udp_port": {"type": "integer"}}},
         "Nodes": {"type": "object", "properties": {"nodes": {"type": "array", "items": {"type": "object"}},
-                                                   "unattributed": {"type": "object"}}},
+                                                   "unattributed": {"type": "object"},
+                                                   "dropped_by_address": {"type": "object"}}},
         "RoomCreate": {"type": "object", "required": ["name"], "properties": {
             "room_id": ROOM_PATH["schema"], "name": {"type": "string"},
             "nodes": {"type": "array", "items": {"type": "integer"}}, "area": {"type": ["string", "null"]}}},
