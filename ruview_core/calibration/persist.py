@@ -81,9 +81,12 @@ def read_artifact(stem: str | Path, what: str) -> tuple[dict[str, np.ndarray], d
     if not tensor_path.is_file():
         raise StoredFileError(f"no {what} stored at {stem} (missing {tensor_path.name})")
     size, recorded = tensor_path.stat().st_size, meta.get("tensors_bytes")
-    if size > MAX_TENSORS_BYTES or (isinstance(recorded, int) and size != recorded):
-        raise StoredFileError(f"{what} file {tensor_path} is {size} bytes, not the size it was written with "
-                              f"({recorded if isinstance(recorded, int) else f'at most {MAX_TENSORS_BYTES}'}); re-create it")
+    if size > MAX_TENSORS_BYTES:
+        raise StoredFileError(f"{what} file {tensor_path} is {size} bytes, far more than any {what} holds (at most "
+                              f"{MAX_TENSORS_BYTES}): refused unread; re-create it")
+    if isinstance(recorded, int) and size != recorded:
+        raise StoredFileError(f"{what} file {tensor_path} is truncated or was modified ({size} bytes, written with "
+                              f"{recorded}); re-create it")
     with open(tensor_path, "rb") as handle:  # hashed in chunks: memory stays flat whatever the file holds
         digest = hashlib.file_digest(handle, "sha256").hexdigest()
     if digest != meta.get("tensors_sha256"):
