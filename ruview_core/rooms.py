@@ -13,7 +13,7 @@ from .calibration import ANCHOR_NAMES, RoomEnrollment, StoredFileError
 from .runtime import RoomMonitor
 from .specialists import SpecialistBank, load_bank, save_bank, train_bank
 
-STATUSES = ("untrained", "enrolling", "training", "ready", "stale")
+STATUSES = ("untrained", "enrolling", "training", "ready", "stale", "needs_attention")
 
 
 def bank_stem(enrollment: RoomEnrollment):
@@ -38,7 +38,8 @@ def read_room_bank(enrollment: RoomEnrollment) -> tuple[SpecialistBank | None, s
 
 def room_status(enrollment: RoomEnrollment,
                 bank_read: tuple[SpecialistBank | None, str | None] | None = None) -> dict[str, Any]:
-    """Baseline, anchors, bank and ``status`` (untrained / enrolling / ready / stale) of a room.
+    """Baseline, anchors, bank and ``status`` (untrained / enrolling / ready / stale /
+    needs_attention, with the reason in ``attention``) of a room.
 
     A room whose baseline cannot be read is ``stale``, with ``baseline_error`` and ``stale_reason``.
     ``bank_read`` is :func:`read_room_bank`'s answer when the caller has it already.
@@ -55,25 +56,30 @@ def room_status(enrollment: RoomEnrollment,
         "bank": None,
         "stale": False,
         "status": "untrained",
+        "attention": None,
     }
+    if state.invalid:
+        status["attention"] = (f"{len(state.invalid)} damaged record(s) in {enrollment.session.path} were left out "
+                               f"({'; '.join(state.invalid[:3])}): fix or delete those lines")
     bank, why = read_room_bank(enrollment) if bank_read is None else bank_read
     if bank is None and bank_stem(enrollment).with_suffix(".json").exists():
-        status["bank_error"] = why
-    if state.baseline_id is None:
-        return status
-    try:
-        enrollment.baseline()
-    except StoredFileError as error:  # the room can sense nothing: say so, and what repairs it
-        status.update(status="stale", stale=True, baseline_error=str(error),
-                      stale_reason=f"the room's baseline cannot be used, so it senses nothing ({error}): record "
-                                   "the empty room again, enroll the steps and train")
-        return status
-    if bank is not None:
+        status["bank_error"] = status["attention"] = why
+    if state.baseline_id is not None:
+        try:
+            enrollment.baseline()
+        except StoredFileError as error:  # the room can sense nothing: say so, and what repairs it
+            status.update(status="stale", stale=True, baseline_error=str(error),
+                          stale_reason=f"the room's baseline cannot be used, so it senses nothing ({error}): "
+                                       "record the empty room again, enroll the steps and train")
+            bank = None
+    if state.baseline_id is not None and bank is not None and "baseline_error" not in status:
         status["bank"] = bank.describe()
         status["stale"] = bank.baseline_id != state.baseline_id
         status["status"] = "stale" if status["stale"] else "ready"
-    elif state.accepted or state.skipped:
+    elif state.baseline_id is not None and (state.accepted or state.skipped) and "baseline_error" not in status:
         status["status"] = "enrolling"
+    if status["attention"] is not None:
+        status["status"] = "needs_attention"
     return status
 
 

@@ -59,6 +59,15 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     _fsync_dir(path.parent)
 
 
+def remove_temporaries(folder: str | Path) -> int:
+    """Delete the temporary files of writes a crash interrupted (call before anyone writes there)."""
+    removed = 0
+    for path in Path(folder).glob("*.tmp") if Path(folder).is_dir() else ():
+        path.unlink(missing_ok=True)
+        removed += 1
+    return removed
+
+
 def atomic_write_json(path: str | Path, value: Any) -> None:
     atomic_write_bytes(path, (json.dumps(value, indent=2, sort_keys=True) + "\n").encode())
 

@@ -64,7 +64,7 @@ async def async_remove_entry(hass: HomeAssistant, entry: RuViewConfigEntry) -> N
     """Clear the rooms' repairs, and hand the rooms back to the add-on's MQTT discovery (which
     steps aside for good once the integration has connected)."""
     for room_id in _rooms(entry):
-        async_delete_room_issues(hass, entry.entry_id, room_id)
+        async_delete_room_issues(hass, entry.entry_id, room_id, attention=True)
     try:
         await _client(hass, entry).release_integration()
     except RuViewError as error:
@@ -103,7 +103,7 @@ async def _async_entry_updated(hass: HomeAssistant, entry: RuViewConfigEntry) ->
             pass
         except RuViewError as error:
             LOGGER.warning("RuView: could not remove room %s from the add-on: %s", room_id, error)
-        async_delete_room_issues(hass, entry.entry_id, room_id)
+        async_delete_room_issues(hass, entry.entry_id, room_id, attention=True)
     hass.config_entries.async_schedule_reload(entry.entry_id)
 
 

@@ -83,9 +83,10 @@ class Room(TypedDict, total=False):
     name: str
     nodes: list[int]
     area: str | None
-    status: str  # untrained / enrolling / training / ready / stale
+    status: str  # untrained / enrolling / training / ready / stale / needs_attention
     stale: bool
     stale_reason: str | None
+    attention: str | None  # why the room needs a person (a damaged file), with status needs_attention
     baseline_id: str | None
     anchors: dict[str, str]  # anchor -> accepted / skipped / pending
     rejections: dict[str, list[str]]

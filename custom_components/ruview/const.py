@@ -45,7 +45,7 @@ ANCHOR_SECONDS: Final[dict[str, int]] = {
 ANCHORS: Final = tuple(ANCHOR_SECONDS)
 
 SPECIALISTS: Final = ("presence", "motion", "posture", "breathing", "heartbeat", "restlessness", "anomaly")
-ROOM_STATUSES: Final = ("untrained", "enrolling", "training", "ready", "stale")
+ROOM_STATUSES: Final = ("untrained", "enrolling", "training", "ready", "stale", "needs_attention")
 POSTURES: Final = ("standing", "sitting", "lying")
 # ruview_core.specialists.anomaly.VETO: from this score on, the anomaly vetoes every other reading.
 ANOMALY_VETO: Final = 0.5

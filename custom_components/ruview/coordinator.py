@@ -23,7 +23,7 @@ from .api import (
 )
 from .const import DOMAIN, LOGGER, RECONNECT_MAX_SECONDS, RECONNECT_MIN_SECONDS
 from .labels import LabelStreamer
-from .repairs import async_update_room_issue, room_issue_kind
+from .repairs import async_update_attention_issue, async_update_room_issue, room_issue_kind
 
 
 @dataclass
@@ -33,6 +33,7 @@ class RuViewData:
     rooms: dict[str, RoomStateMessage] = field(default_factory=dict)
     nodes: dict[int, bool] = field(default_factory=dict)
     stale_reasons: dict[str, str | None] = field(default_factory=dict)
+    attention: dict[str, str | None] = field(default_factory=dict)  # why a room's files need a person
 
 
 @dataclass
@@ -62,6 +63,7 @@ class RuViewCoordinator(DataUpdateCoordinator[RuViewData]):
         self._room_listeners: dict[str, list[Callable[[], None]]] = {}
         self._room_online: dict[str, bool] = {}
         self._issues: dict[str, tuple[str | None, str | None]] = {}  # room -> (kind, reason) its repair shows
+        self._attention: dict[str, str | None] = {}  # room -> the reason its "needs attention" issue shows
         # not last_update_success: the add-on's first state messages can beat its "subscribed" reply
         self._connection_lost = False
 
@@ -83,9 +85,11 @@ class RuViewCoordinator(DataUpdateCoordinator[RuViewData]):
                 trained=room.get("bank") is not None) for room in rooms},
             nodes={int(node["node_id"]): bool(node.get("online")) for node in nodes},
             stale_reasons={room["room_id"]: room.get("stale_reason") for room in rooms},
+            attention={room["room_id"]: room.get("attention") for room in rooms},
         )
         for room_id, message in data.rooms.items():
             self._track(room_id, message, data.stale_reasons.get(room_id))
+            self._track_attention(room_id, data.attention.get(room_id))
         return data
 
     # -- push ----------------------------------------------------------------------------------
@@ -165,6 +169,10 @@ class RuViewCoordinator(DataUpdateCoordinator[RuViewData]):
             data.stale_reasons[room_id] = message.get("reason") if message.get("stale") else None
             if room_id in data.rooms:
                 self._track(room_id, data.rooms[room_id], data.stale_reasons[room_id])
+        elif kind == "attention":
+            room_id = str(message["room"])
+            data.attention[room_id] = message.get("reason")
+            self._track_attention(room_id, data.attention[room_id])
         elif kind == "node":
             data.nodes[int(message["node_id"])] = bool(message.get("online"))
             self.async_update_listeners()  # the nodes' entities, and new nodes' devices
@@ -172,6 +180,7 @@ class RuViewCoordinator(DataUpdateCoordinator[RuViewData]):
             room_id = str(message["room"])
             data.rooms.pop(room_id, None)
             self._track(room_id, None, None)
+            self._track_attention(room_id, None)
             self._update_room_listeners(room_id)
         # job progress is for the flows, which poll their own jobs
 
@@ -208,6 +217,12 @@ class RuViewCoordinator(DataUpdateCoordinator[RuViewData]):
         if self._issues.get(room_id) != issue:
             self._issues[room_id] = issue
             async_update_room_issue(self.hass, self.config_entry, room_id, *issue)
+
+    @callback
+    def _track_attention(self, room_id: str, reason: str | None) -> None:
+        if self._attention.get(room_id) != reason:
+            self._attention[room_id] = reason
+            async_update_attention_issue(self.hass, self.config_entry, room_id, reason)
 
     # -- what entities ask ---------------------------------------------------------------------
 

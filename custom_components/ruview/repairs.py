@@ -1,5 +1,6 @@
 """A room that needs enrolling is a fixable repair issue: a STALE room (its models no longer fit),
-or one added and not enrolled yet (or left half-way). The fix flow walks through the enrollment."""
+or one added and not enrolled yet (or left half-way). The fix flow walks through the enrollment.
+A room that needs attention (a damaged file in the add-on) is an issue that says which file and why."""
 
 from __future__ import annotations
 
@@ -60,10 +61,32 @@ def async_update_room_issue(hass: HomeAssistant, entry: RuViewConfigEntry, room_
 
 
 @callback
-def async_delete_room_issues(hass: HomeAssistant, entry_id: str, room_id: str, keep: str | None = None) -> None:
+def async_delete_room_issues(hass: HomeAssistant, entry_id: str, room_id: str, keep: str | None = None,
+                             *, attention: bool = False) -> None:
+    """Delete the room's enrollment issues (all but ``keep``) and, with ``attention``, its attention issue."""
     for kind in (STALE, UNENROLLED):
         if kind != keep:
             ir.async_delete_issue(hass, DOMAIN, room_issue_id(kind, entry_id, room_id))
+    if attention:
+        ir.async_delete_issue(hass, DOMAIN, attention_issue_id(entry_id, room_id))
+
+
+def attention_issue_id(entry_id: str, room_id: str) -> str:
+    return f"room_needs_attention_{entry_id}_{room_id}"
+
+
+@callback
+def async_update_attention_issue(hass: HomeAssistant, entry: RuViewConfigEntry, room_id: str,
+                                 reason: str | None) -> None:
+    """Raise the room's "needs attention" issue with the add-on's reason, or delete it once fixed."""
+    title = room_title(entry, room_id)
+    issue_id = attention_issue_id(entry.entry_id, room_id)
+    if reason is None or title is None:
+        ir.async_delete_issue(hass, DOMAIN, issue_id)
+        return
+    ir.async_create_issue(
+        hass, DOMAIN, issue_id, is_fixable=False, is_persistent=False, severity=ir.IssueSeverity.ERROR,
+        translation_key="room_needs_attention", translation_placeholders={"room": title, "reason": reason})
 
 
 class RoomEnrollmentRepairFlow(EnrollmentSteps[FlowResult], RepairsFlow):

@@ -25,6 +25,9 @@ from ..storage import atomic_write_bytes, atomic_write_json
 
 FORMAT_VERSION = 1
 SHA256 = re.compile(r"[0-9a-f]{64}")
+# Far more than any baseline, anchor or bank holds (they are kilobytes to a few megabytes): a
+# larger tensors file is refused before it is read, so a planted giant cannot exhaust memory.
+MAX_TENSORS_BYTES = 64 * 1024 * 1024
 
 
 class StoredFileError(ValueError):
@@ -63,7 +66,7 @@ def write_artifact(stem: str | Path, arrays: dict[str, np.ndarray], meta: dict[s
     tensors = stem.with_name(f"{stem.name}.{digest[:16]}.safetensors")
     atomic_write_bytes(tensors, blob)
     atomic_write_json(stem.with_suffix(".json"), {**meta, "format_version": FORMAT_VERSION, "tensors_sha256": digest,
-                                                 "tensors_file": tensors.name})
+                                                 "tensors_file": tensors.name, "tensors_bytes": len(blob)})
     for old in [stem.with_suffix(".safetensors"), *stem.parent.glob(f"{stem.name}.*.safetensors")]:
         if old != tensors:
             old.unlink(missing_ok=True)
@@ -99,9 +102,18 @@ def read_artifact(stem: str | Path, what: str) -> tuple[dict[str, np.ndarray], d
     tensor_path = tensors_path(stem, meta)
     if not tensor_path.is_file():
         raise StoredFileError(f"no {what} stored at {stem} (missing {tensor_path.name})")
-    blob = tensor_path.read_bytes()
-    if hashlib.sha256(blob).hexdigest() != meta.get("tensors_sha256"):
+    size, recorded = tensor_path.stat().st_size, meta.get("tensors_bytes")
+    if size > MAX_TENSORS_BYTES:
+        raise StoredFileError(f"{what} file {tensor_path} is {size} bytes, far more than any {what} holds (at most "
+                              f"{MAX_TENSORS_BYTES}): refused unread; re-create it")
+    if isinstance(recorded, int) and size != recorded:
+        raise StoredFileError(f"{what} file {tensor_path} is truncated or was modified ({size} bytes, written with "
+                              f"{recorded}); re-create it")
+    with open(tensor_path, "rb") as handle:  # hashed in chunks: memory stays flat whatever the file holds
+        digest = hashlib.file_digest(handle, "sha256").hexdigest()
+    if digest != meta.get("tensors_sha256"):
         raise StoredFileError(f"{what} file {tensor_path} is truncated or was modified (checksum mismatch); re-create it")
+    blob = tensor_path.read_bytes()
     try:
         arrays = dict(load_tensors(blob))
     except (SafetensorError, ValueError, TypeError) as error:

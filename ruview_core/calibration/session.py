@@ -10,6 +10,8 @@ Events recorded against an older baseline no longer count once a new baseline is
 from __future__ import annotations
 
 import json
+import math
+import reprlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +41,7 @@ class SessionState:
     rejections: dict[str, list[str]] = field(default_factory=dict)  # anchor -> reasons, oldest first
     trained_at: float | None = None
     torn_lines: int = 0
+    invalid: list[str] = field(default_factory=list)  # records of a known kind with damaged fields, left out
 
     @property
     def pending(self) -> list[str]:
@@ -66,11 +69,17 @@ class EnrollmentSession:
 
     def events(self) -> tuple[list[dict[str, Any]], int]:
         """All readable events and how many lines were unreadable (a crash can tear the last)."""
+        events, torn, _ = self.read()
+        return events, torn
+
+    def read(self) -> tuple[list[dict[str, Any]], int, list[str]]:
+        """The events that can be folded, the count of torn lines, and what is wrong with each
+        record that parses but cannot be folded (edited or corrupted: left out, never a crash)."""
         if not self.path.is_file():
-            return [], 0
-        events, torn = [], 0
-        with open(self.path, encoding="utf-8") as handle:
-            for line in handle:
+            return [], 0, []
+        events, torn, invalid = [], 0, []
+        with open(self.path, encoding="utf-8", errors="replace") as handle:
+            for number, line in enumerate(handle, start=1):
                 if not line.strip():
                     continue
                 try:
@@ -78,20 +87,24 @@ class EnrollmentSession:
                 except json.JSONDecodeError:
                     torn += 1
                     continue
-                if isinstance(event, dict) and event.get("event") in EVENT_KINDS:
+                if not isinstance(event, dict) or event.get("event") not in EVENT_KINDS:
+                    torn += 1
+                    continue
+                problem = record_problem(event)
+                if problem is None:
                     events.append(event)
                 else:
-                    torn += 1
-        return events, torn
+                    invalid.append(f"line {number} ({event['event']}): {problem}")
+        return events, torn, invalid
 
     def state(self) -> SessionState:
-        events, torn = self.events()
-        state = SessionState(torn_lines=torn)
+        events, torn, invalid = self.read()
+        state = SessionState(torn_lines=torn, invalid=invalid)
         for event in events:
             kind, anchor = event["event"], event.get("anchor")
             if kind == "baseline_accepted":
                 # A new empty-room fingerprint invalidates every anchor taken against the old one.
-                state = SessionState(baseline_id=event.get("baseline_id"), torn_lines=torn)
+                state = SessionState(baseline_id=event.get("baseline_id"), torn_lines=torn, invalid=invalid)
             elif event.get("baseline_id") not in (None, state.baseline_id):
                 continue
             elif kind == "anchor_accepted":
@@ -105,3 +118,16 @@ class EnrollmentSession:
             elif kind == "bank_trained":
                 state.trained_at = event["at"]
         return state
+
+
+def record_problem(event: dict[str, Any]) -> str | None:
+    """Why a session record of a known kind cannot be folded, or None when it can."""
+    at = event.get("at")
+    if isinstance(at, bool) or not isinstance(at, int | float) or not math.isfinite(at):
+        return "its time ('at') is missing or not a number"
+    if event["event"].startswith("anchor_") and event.get("anchor") not in ANCHOR_NAMES:
+        return f"its anchor {reprlib.repr(event.get('anchor'))} is not one of {', '.join(ANCHOR_NAMES)}"
+    baseline_id = event.get("baseline_id")
+    if not isinstance(baseline_id, str) and (baseline_id is not None or event["event"] == "baseline_accepted"):
+        return "its baseline id is missing or not a text"
+    return None

@@ -19,6 +19,7 @@ from .. import __version__
 from ..storage import InvalidRoomId
 from .body import parse_json
 from .clients import Subscriber
+from .guard import ConnectionGuard
 from .hub import RuViewService
 from .labels import add_routes as add_label_routes
 from .openapi import openapi_document
@@ -26,10 +27,11 @@ from .registry import RegistryError
 from .tasks import bank_versions, rollback_bank, start_anchor, start_baseline, start_learning, start_training
 
 SERVICE: web.AppKey[RuViewService] = web.AppKey("service", RuViewService)
+GUARD: web.AppKey[ConnectionGuard] = web.AppKey("guard", ConnectionGuard)
 PUBLIC = {"/api/v1/health", "/api/v1/openapi.json"}
 INGRESS_PATH_HEADER, INGRESS_PATH_PREFIX = "X-Ingress-Path", "/api/hassio_ingress/"  # set by the Supervisor's proxy
 ERROR_CODES = {400: "bad_request", 401: "unauthorized", 404: "not_found", 405: "method_not_allowed",
-               409: "conflict", 413: "too_large", 415: "unsupported_media_type"}
+               408: "request_timeout", 409: "conflict", 413: "too_large", 415: "unsupported_media_type"}
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -111,7 +113,9 @@ async def openapi(request: web.Request) -> web.Response:
 
 async def nodes(request: web.Request) -> web.Response:
     service = request.app[SERVICE]
-    return web.json_response({"nodes": service.nodes(), "unattributed": dict(service.receiver.stats.unattributed)})
+    stats = service.receiver.stats
+    return web.json_response({"nodes": service.nodes(), "unattributed": dict(stats.unattributed),
+                              "dropped_by_address": stats.as_dict()["dropped_by_address"]})
 
 
 async def list_rooms(request: web.Request) -> web.Response:
@@ -240,8 +244,11 @@ async def _close_websockets(app: web.Application) -> None:
 
 
 def create_app(service: RuViewService) -> web.Application:
-    app = web.Application(middlewares=[errors_and_auth], client_max_size=service.config.max_body_bytes)
-    app[SERVICE] = service
+    config = service.config
+    guard = ConnectionGuard(config.head_timeout_s, config.body_timeout_s, config.max_body_bytes)
+    app = web.Application(middlewares=[guard.mark_served, errors_and_auth, guard.read_body],
+                          client_max_size=config.max_body_bytes)
+    app[SERVICE], app[GUARD] = service, guard
     app.on_shutdown.append(_close_websockets)
     api = "/api/v1"
     app.router.add_get(f"{api}/health", health)

@@ -33,8 +33,9 @@ if TYPE_CHECKING:
     from .mqtt import MqttSettings
 
 LOG = logging.getLogger("ruview.service")
-JOB_PUSH_INTERVAL_S = 0.25
-INTEGRATION_CLAIM = "integration"  # in the data directory while the Home Assistant integration serves the rooms  # progress reaches WebSocket clients at most this often per job
+JOB_PUSH_INTERVAL_S = 0.25  # progress reaches WebSocket clients at most this often per job
+INTEGRATION_CLAIM = "integration"  # in the data directory while the Home Assistant integration serves the rooms
+MAX_ID_LENGTH = 256  # the instance id and the token kept in the data directory
 
 
 @dataclass
@@ -51,16 +52,34 @@ class ServiceConfig:
     no_data_timeout: float = 15.0
     offline_after: float = 5.0
     max_body_bytes: int = 64 * 1024
+    head_timeout_s: float = 10.0  # a new connection's first request head must arrive within this
+    body_timeout_s: float = 10.0  # a request body must arrive within this
+    idle_timeout_s: float = 60.0  # an idle keep-alive connection is closed after this
     allow_nodes: tuple[int, ...] = field(default_factory=tuple)
+    # A node counts (and becomes a device in Home Assistant) once it sent this many CSI frames
+    # within node_warmup_s: garbage and spoofed node ids never do.
+    node_warmup_frames: int = 20
+    node_warmup_s: float = 2.0
     learn_every_s: float = 6 * 3600.0  # rooms learn from their sensors this often (0: only on request)
 
 
 def load_or_create(path: Path, make: Callable[[], str], *, private: bool = False) -> tuple[str, bool]:
-    """The text kept in ``path``, made with ``make`` and stored on first use; True when just made."""
+    """The text kept in ``path``, made with ``make`` and stored on first use; True when just made.
+
+    A damaged file (not UTF-8, control characters, far too long) is kept as ``NAME.damaged`` and
+    replaced: the service starts all the same, and says so."""
     if path.exists():
-        text = path.read_text(encoding="utf-8").strip()
-        if text:
+        try:
+            text = path.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as error:
+            text, problem = "", str(error)
+        else:
+            problem = None if len(text) <= MAX_ID_LENGTH and text.isprintable() and " " not in text else "not an id"
+        if text and problem is None:
             return text, False
+        if problem is not None:
+            LOG.warning("%s is damaged (%s): kept as %s.damaged and made anew", path, problem, path.name)
+            path.replace(path.with_name(f"{path.name}.damaged"))
     text = make()
     atomic_write_bytes(path, text.encode() + b"\n")
     if private:
@@ -89,13 +108,16 @@ class RuViewService:
         self._job_pushed: dict[str, float] = {}
         self.jobs = JobManager(config.data_dir, on_change=self._job_changed)
         self.receiver = UdpReceiver(config.host, config.udp_port, on_packet=self._on_packet,
-                                    allow_nodes=config.allow_nodes or None)
+                                    allow_nodes=config.allow_nodes or None, warmup_frames=config.node_warmup_frames,
+                                    warmup_s=config.node_warmup_s,
+                                    expected_node=lambda node: self.registry.room_of_node(node) is not None)
         self.rooms: dict[str, LiveRoom] = {}
         self.first_packet_at: float | None = None
         self.processed = 0  # CSI frames routed to a room (or found no room): the load test's counter
         self._online: dict[int, bool] = {}
         self._unclaimed_online_cache: bool | None = None
         self._stale: dict[str, bool] = {}
+        self._attention: dict[str, str | None] = {}
         self._ticker: asyncio.Task | None = None
         # Once the integration has connected, it serves the rooms until it is removed, connected or
         # not: MQTT discovery coming back during a Home Assistant restart or an integration reload
@@ -177,6 +199,10 @@ class RuViewService:
             self._stale[room_id] = stale
             reason = self.room_summary(room_id)["stale_reason"] if stale else None
             self.subscribers.publish({"type": "stale", "room": room_id, "stale": stale, "reason": reason}, room_id)
+        attention = self.rooms[room_id].status.get("attention")
+        if attention != self._attention.get(room_id):
+            self._attention[room_id] = attention
+            self.subscribers.publish({"type": "attention", "room": room_id, "reason": attention}, room_id)
         if self.mqtt is not None:
             self.mqtt.publish_state(room_id, {**(message["state"] or {}), "status": message["status"]})
 
@@ -196,6 +222,7 @@ class RuViewService:
         self.registry.delete(room_id)
         self._unclaimed_online_cache = None
         self.rooms.pop(room_id, None)
+        self._attention.pop(room_id, None)
         if self.mqtt is not None:
             self.mqtt.remove_room(room_id)
         self.subscribers.publish({"type": "room_removed", "room": room_id}, room_id)

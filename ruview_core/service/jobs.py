@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -17,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..storage import atomic_write_json
+from ..storage import atomic_write_json, remove_temporaries
 from .registry import RegistryError
 
 LOG = logging.getLogger("ruview.service")
@@ -25,6 +26,12 @@ LOG = logging.getLogger("ruview.service")
 JOB_KINDS = ("baseline", "anchor", "train", "recalibrate", "learn")
 FINAL_STATES = ("succeeded", "failed", "cancelled")
 KEEP_JOBS = 200
+NUMBER = (int, float)
+RECORD_TYPES: dict[str, tuple[type, ...]] = {
+    "job_id": (str,), "room": (str,), "kind": (str,), "anchor": (str, type(None)), "state": (str,),
+    "progress": NUMBER, "seconds_left": (*NUMBER, type(None)), "created": NUMBER,
+    "finished": (*NUMBER, type(None)), "result": (dict, type(None)), "error": (str, type(None)),
+}
 
 
 @dataclass
@@ -44,6 +51,18 @@ class Job:
     @property
     def done(self) -> bool:
         return self.state in FINAL_STATES
+
+    @classmethod
+    def from_record(cls, record: Any) -> Job:
+        """A job read back from its record; ValueError says what is damaged (an edit, a bad disk)."""
+        if not isinstance(record, dict) or set(record) - set(RECORD_TYPES) or "job_id" not in record:
+            raise ValueError("not a job record")
+        for name, value in record.items():
+            if not isinstance(value, RECORD_TYPES[name]) or (isinstance(value, float) and not math.isfinite(value)):
+                raise ValueError(f"its {name} is {type(value).__name__}, not {RECORD_TYPES[name][0].__name__}")
+        if record.get("kind") not in JOB_KINDS or record.get("state", "queued") not in ("queued", "running", *FINAL_STATES):
+            raise ValueError("its kind or state is unknown")
+        return cls(**record)
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -65,19 +84,22 @@ class JobManager:
         self.folder = Path(data_dir) / "jobs"
         self.on_change = on_change
         self.jobs: dict[str, Job] = {}
+        self.damaged: dict[str, str] = {}  # job id -> why its record was left out
         self._tasks: dict[str, asyncio.Task] = {}
         self._active: dict[str, Job] = {}  # room -> its unfinished job: asked for every room each second
         self._recover()
 
     def _recover(self) -> None:
+        remove_temporaries(self.folder)  # left by writes a crash interrupted; the records they replace are whole
         files = sorted(self.folder.glob("*.json"), key=lambda p: p.stat().st_mtime) if self.folder.is_dir() else []
         for path in files[:-KEEP_JOBS]:
             path.unlink(missing_ok=True)
         for path in files[-KEEP_JOBS:]:
             try:
-                job = Job(**json.loads(path.read_text(encoding="utf-8")))
+                job = Job.from_record(json.loads(path.read_text(encoding="utf-8")))
             except (OSError, ValueError, TypeError) as error:
                 LOG.warning("job record %s is unreadable (%s): left out", path, error)
+                self.damaged[path.stem] = str(error)
                 continue
             if not job.done:
                 job.state, job.error, job.finished = "failed", "interrupted: the service stopped while this job ran", time.time()
@@ -85,6 +107,9 @@ class JobManager:
             self.jobs[job.job_id] = job
 
     def get(self, job_id: str) -> Job:
+        if job_id in self.damaged:
+            raise RegistryError(f"job {job_id!r} has a damaged record ({self.damaged[job_id]}): how it ended is not known",
+                                status=404)
         if job_id not in self.jobs:
             raise RegistryError(f"no job {job_id!r}", status=404)
         return self.jobs[job_id]

@@ -38,19 +38,38 @@ class LiveRoom:
 
     def reload(self, hop: float) -> None:
         """Re-read the baseline and bank from disk (after a capture or a training); the recent
-        windows stay unless the baseline they were measured against changed."""
-        bank_read = read_room_bank(self.enrollment)  # once for the status and the monitor
-        self.status = room_status(self.enrollment, bank_read)
+        windows stay unless the baseline they were measured against changed.
+
+        Damaged files make the room "needs_attention" with the reason, never an exception: one
+        room's bad data must not stop the service or the other rooms."""
         try:
-            self.monitor, self.bank_note = open_monitor(self.enrollment, hop=hop, bank_read=bank_read)
-        except StoredFileError as error:
-            self.monitor, self.bank_note = None, str(error)
+            self._open(hop)
+        except Exception as error:  # noqa: BLE001 -- whatever a damaged file raises, it stays in this room
+            LOG.exception("room %s cannot be loaded", self.enrollment.room)
+            self.monitor, self.bank_note = None, "the room's files could not be read"
+            self.status = {"room": self.enrollment.room, "baseline_id": None, "bank": None, "stale": False,
+                           "status": "needs_attention",
+                           "attention": f"the room's files in {self.enrollment.folder} could not be read "
+                                        f"({type(error).__name__}: {error}): capture the empty room again or "
+                                        "fix the file"}
         if "baseline_error" in self.status:
             LOG.warning("room %s cannot sense: %s", self.enrollment.room, self.status["stale_reason"])
         self.latest = None
         baseline_id = self.monitor.baseline.baseline_id if self.monitor is not None else None
         if baseline_id != self.windows.baseline_id:
             self.windows.clear(baseline_id)
+
+    def _open(self, hop: float) -> None:
+        bank_read = read_room_bank(self.enrollment)  # once for the status and the monitor
+        self.status = room_status(self.enrollment, bank_read)
+        try:
+            self.monitor, self.bank_note = open_monitor(self.enrollment, hop=hop, bank_read=bank_read)
+        except StoredFileError as error:
+            self.monitor, self.bank_note = None, str(error)
+            # A damaged baseline is STALE with its repair (room_status); anything else that stops the
+            # monitor of an enrolled room needs a person.
+            if self.status["baseline_id"] is not None and "baseline_error" not in self.status:
+                self.status.update(status="needs_attention", attention=f"{error}")
 
     @property
     def baseline_nodes(self) -> list[int]:

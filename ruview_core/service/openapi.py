@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..calibration import ANCHOR_NAMES
+from ..rooms import STATUSES
 from ..runtime.room_state import READINGS
 from ..specialists import SPECIALIST_KINDS
 from ..storage import ROOM_ID
@@ -45,7 +46,8 @@ def _schemas() -> dict[str, Any]:
                                                     "uptime_s": number, "nodes_seen": {"type": "integer"},
                                                     "rooms": {"type": "integer"}, "udp_port": {"type": "integer"}}},
         "Nodes": {"type": "object", "properties": {"nodes": {"type": "array", "items": {"type": "object"}},
-                                                   "unattributed": {"type": "object"}}},
+                                                   "unattributed": {"type": "object"},
+                                                   "dropped_by_address": {"type": "object"}}},
         "RoomCreate": {"type": "object", "required": ["name"], "properties": {
             "room_id": ROOM_PATH["schema"], "name": {"type": "string"},
             "nodes": {"type": "array", "items": {"type": "integer"}}, "area": {"type": ["string", "null"]}}},
@@ -54,8 +56,9 @@ def _schemas() -> dict[str, Any]:
             "area": {"type": ["string", "null"]}}},
         "Room": {"type": "object", "properties": {
             "room_id": {"type": "string"}, "name": {"type": "string"}, "nodes": {"type": "array"},
-            "status": {"enum": ["untrained", "enrolling", "training", "ready", "stale"]},
+            "status": {"enum": list(STATUSES)},
             "stale": {"type": "boolean"}, "stale_reason": {"type": ["string", "null"]},
+            "attention": {"type": ["string", "null"]},
             "baseline_id": {"type": ["string", "null"]}, "online": {"type": "boolean"},
             "anchors": {"type": "object", "additionalProperties": {"enum": ["accepted", "skipped", "pending"]}},
             "bank": {"type": ["object", "null"]}, "job": {"type": ["string", "null"]}}},

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from .. import __version__
-from .http import create_app
+from .http import GUARD, create_app
 from .hub import RuViewService, ServiceConfig
 from .schedule import learn_periodically
 
@@ -23,15 +23,20 @@ async def running_service(config: ServiceConfig) -> AsyncIterator[tuple[RuViewSe
     """The service started (UDP bound, API listening); yields it and the API's bound port."""
     service = RuViewService(config)
     await service.start()
-    runner = web.AppRunner(create_app(service), access_log=None, shutdown_timeout=2.0)
+    app = create_app(service)
+    # lingering_time: how long an unread body (a refused request's) is drained before the close
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0, keepalive_timeout=config.idle_timeout_s,
+                           lingering_time=1.0)
     await runner.setup()
     learning = asyncio.create_task(learn_periodically(service, config.learn_every_s)) if config.learn_every_s > 0 else None
+    guard = asyncio.create_task(app[GUARD].watch(runner), name="ruview-connection-guard")
     try:
         site = web.TCPSite(runner, config.host, config.port)
         await site.start()
         port = runner.addresses[0][1]
         yield service, port
     finally:
+        guard.cancel()
         if learning is not None:
             learning.cancel()
             with contextlib.suppress(asyncio.CancelledError):

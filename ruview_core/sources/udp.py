@@ -1,7 +1,8 @@
 """The asyncio UDP receiver for ESP32 nodes (default 0.0.0.0:5005).
 
-It never dies from a packet: anything it cannot decode is counted (per node when the node id
-byte is readable) and dropped. Decoding happens in the datagram callback, so a slow consumer
+It never dies from a packet: anything it cannot decode is counted (per source address, and per
+node when it comes from that node's address) and dropped; with a warm-up (see
+:class:`~ruview_core.sources.stats.IngestStats`) only nodes that keep sending valid frames count. Decoding happens in the datagram callback, so a slow consumer
 only ever loses the oldest queued packets, and says so in the counters.
 """
 
@@ -33,11 +34,14 @@ class UdpReceiver(asyncio.DatagramProtocol):
         on_packet: PacketCallback | None = None,
         queue_size: int = 8192,
         clock: Callable[[], float] = time.time,
+        warmup_frames: int = 0,
+        warmup_s: float = 2.0,
+        expected_node: Callable[[int], bool] | None = None,
     ) -> None:
         self.host, self.port = host, port
         self.allow_nodes = frozenset(allow_nodes) if allow_nodes else None
         self.allow_addresses = frozenset(allow_addresses) if allow_addresses else None
-        self.stats = IngestStats()
+        self.stats = IngestStats(warmup_frames=warmup_frames, warmup_s=warmup_s, expected=expected_node)
         self._on_packet = on_packet
         self._queue: asyncio.Queue[Packet | None] = asyncio.Queue(maxsize=queue_size)
         self._clock = clock
@@ -80,9 +84,10 @@ class UdpReceiver(asyncio.DatagramProtocol):
         try:
             packet = parse_packet(data, timestamp=now)
         except ParseError as error:
-            self.stats.reject(error.reason, node_id)
+            self.stats.reject(error.reason, node_id, address)
             return
-        self.stats.observe(packet, now, address)
+        if not self.stats.observe(packet, now, address):
+            return
         if self._on_packet is not None:
             self._on_packet(packet)
         else:

@@ -87,3 +87,53 @@ async def test_address_allowlist_through_open_source() -> None:
             await asyncio.sleep(0.01)
     assert receiver.stats.unattributed == {"address_not_allowed": 1}
     assert not receiver.stats.nodes
+
+
+async def _settle(receiver: UdpReceiver, predicate, timeout: float = 5.0) -> None:
+    for _ in range(int(timeout / 0.01)):
+        if predicate():
+            return
+        await asyncio.sleep(0.01)
+
+
+async def test_spoofed_and_garbage_node_ids_never_become_nodes() -> None:
+    """With a warm-up, one-off frames under 256 node ids and malformed packets claiming them make
+    no node; a node that keeps sending does. Drops are counted per source address."""
+    async with UdpReceiver("127.0.0.1", 0, warmup_frames=20, warmup_s=0.5) as receiver:
+        sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        target = (receiver.host, receiver.port)
+        for node in range(256):
+            for sequence in range(3):
+                sender.sendto(encode_packet(make_frame(node_id=node, sequence=sequence)), target)
+            sender.sendto(encode_packet(make_frame(node_id=node))[:-3], target)  # truncated, naming the node
+            await asyncio.sleep(0.002)  # the receiver reads between bursts: nothing lost in the socket
+        sent = 256 * 4
+        await _settle(receiver, lambda: sum(receiver.stats.dropped_by_address.get("127.0.0.1", {}).values()) >= sent)
+        assert receiver.stats.nodes == {}
+        assert sum(receiver.stats.dropped_by_address["127.0.0.1"].values()) == sent
+        await asyncio.sleep(0.6)  # the flood's half-warmed ids expire
+        for sequence in range(25):
+            sender.sendto(encode_packet(make_frame(node_id=77, sequence=sequence)), target)
+        sender.close()
+        packets = await _collect(receiver, 6)  # the frames from the 20th on
+    assert set(receiver.stats.nodes) == {77} and {p.node_id for p in packets} == {77}
+    assert receiver.stats.nodes[77].frames == 6 and receiver.stats.nodes[77].malformed == 0
+
+
+def test_nodes_no_room_lists_are_capped_but_listed_ones_always_count() -> None:
+    from ruview_core.sources.stats import MAX_UNEXPECTED_NODES, IngestStats
+
+    stats = IngestStats(warmup_frames=5, warmup_s=2.0, expected=lambda node: node == 200)
+    for node in [*range(MAX_UNEXPECTED_NODES + 10), 200]:
+        for sequence in range(5):
+            stats.observe(make_frame(node_id=node, sequence=sequence), seen_at=node + sequence * 0.1, address="10.0.0.9")
+    assert len(stats.nodes) == MAX_UNEXPECTED_NODES + 1 and 200 in stats.nodes
+    assert stats.unattributed["too_many_nodes"] == 10
+
+
+def test_a_slow_trickle_never_completes_the_warm_up() -> None:
+    from ruview_core.sources.stats import IngestStats
+
+    stats = IngestStats(warmup_frames=20, warmup_s=2.0)
+    admitted = [stats.observe(make_frame(node_id=9, sequence=i), seen_at=i * 0.5) for i in range(60)]  # 2 Hz
+    assert not any(admitted) and stats.nodes == {}

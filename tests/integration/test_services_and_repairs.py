@@ -118,3 +118,28 @@ async def test_the_repair_needs_a_connected_addon(hass: HomeAssistant, addon: Ad
     await hass.config_entries.async_unload(entry.entry_id)
     result = await hass.data[REPAIRS]["flow_manager"].async_init(DOMAIN, data={"issue_id": issue_id})
     assert result["type"] is FlowResultType.ABORT and result["reason"] == "entry_not_loaded"
+
+
+async def test_a_room_with_a_damaged_file_raises_an_issue_and_the_others_run(hass: HomeAssistant,
+                                                                              addon: Addon) -> None:
+    enroll_offline(addon.data_dir, "den", "Den")
+    enroll_offline(addon.data_dir, "office", "Office", nodes=(3,), anchors=(), trained=False)
+    session = addon.data_dir / "rooms" / "den" / "session.jsonl"
+    healthy = session.read_text()
+    session.write_text(healthy + '{"event": "anchor_skipped", "anchor": ["sit"], "at": 1.0}\n')
+    await addon.start()
+    await async_setup_component(hass, REPAIRS, {})
+    entry = await set_up(hass, hub_entry(addon, room_subentry("den", "Den"), room_subentry("office", "Office", (3,))))
+    issue_id = f"room_needs_attention_{entry.entry_id}_den"
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, issue_id)
+    assert issue is not None and not issue.is_fixable and issue.translation_placeholders["room"] == "Den"
+    assert "session.jsonl" in issue.translation_placeholders["reason"]
+    assert state(hass, "sensor.den_calibration_status") == "needs_attention"
+    assert state(hass, "sensor.office_calibration_status") == "untrained"
+    assert ir.async_get(hass).async_get_issue(DOMAIN, f"room_needs_attention_{entry.entry_id}_office") is None
+
+    session.write_text(healthy)  # the person fixes the file; the add-on reads it again on its restart
+    await addon.stop()
+    await addon.start()
+    await wait_for(lambda: ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None, 30, "the issue cleared")
+    await until(hass, "sensor.den_calibration_status", "ready")
