@@ -72,7 +72,7 @@ async def test_a_damaged_session_record_costs_only_its_room(data_dir, record):
 
 
 async def test_a_room_whose_files_cannot_be_read_at_all_needs_attention(data_dir):
-    meta_path = data_dir / "rooms" / "den" / "baseline.json"
+    meta_path = _baseline_stem(data_dir).with_suffix(".json")
     meta = json.loads(meta_path.read_text())
     meta["nodes"] = list(meta["nodes"])  # a list where a mapping belongs: no loader expects this
     meta_path.write_text(json.dumps(meta))
@@ -120,7 +120,7 @@ async def test_leftover_temporaries_in_jobs_are_removed_at_start(data_dir):
 
 
 def test_a_planted_giant_tensors_file_is_refused_before_it_is_read(data_dir):
-    stem = data_dir / "rooms" / "den" / "baseline"
+    stem = _baseline_stem(data_dir)
     tensors = tensors_path(stem)
     with open(tensors, "r+b") as handle:  # sparse: the disk barely notices, a naive reader would
         handle.truncate(MAX_TENSORS_BYTES * 2)
@@ -135,7 +135,7 @@ def test_a_planted_giant_tensors_file_is_refused_before_it_is_read(data_dir):
 
 
 def test_a_tampered_tensors_file_of_the_recorded_size_is_refused_on_its_checksum(data_dir):
-    stem = data_dir / "rooms" / "den" / "baseline"
+    stem = _baseline_stem(data_dir)
     tensors = tensors_path(stem)
     blob = bytearray(tensors.read_bytes())
     blob[-1] ^= 0xFF
@@ -167,3 +167,9 @@ async def test_spoofed_node_ids_never_become_nodes_of_the_service(tmp_path):
             await asyncio.sleep(0.01)
         assert await client.nodes() == [] and (await client.health())["nodes_seen"] == 0
         assert service.receiver.stats.dropped_by_address["127.0.0.1"]["unconfirmed_node"] > 0
+
+
+def _baseline_stem(data_dir):
+    """The den's baseline files: each baseline is stored under its own id (baseline-<id>.*)."""
+    (meta,) = (data_dir / "rooms" / "den").glob("baseline-*.json")
+    return meta.with_suffix("")
