@@ -75,11 +75,9 @@ class BandSpectra:
         return np.partition(chosen, chosen.shape[1] - k, axis=1)[:, -k:].mean(axis=1)
 
 
-def band_spectra(x: np.ndarray, rate_hz: float, low_hz: float, high_hz: float, pad_factor: int = 8) -> BandSpectra | None:
-    """Band-passed, decimated, zero-padded spectra of the columns of real ``[T, M]`` ``x``.
-
-    The band starts no lower than ``MIN_CYCLES`` periods per window: a slower rhythm cannot be
-    told from drift in it."""
+def band_filter(x: np.ndarray, rate_hz: float, low_hz: float, high_hz: float) -> tuple[np.ndarray, float] | None:
+    """Columns of real ``[T, M]`` ``x`` band-passed around ``[low_hz, high_hz]`` and decimated to
+    what the band needs: ``(filtered, its rate)``, None if too short or not finite."""
     x = np.asarray(x, dtype=np.float64)
     if x.ndim == 1:
         x = x[:, np.newaxis]
@@ -89,16 +87,36 @@ def band_spectra(x: np.ndarray, rate_hz: float, low_hz: float, high_hz: float, p
     top = min(1.15 * high_hz, 0.45 * rate_hz)
     filtered = band_pass(x, rate_hz, EDGE_SHARE * low_hz, top)
     q = max(int(rate_hz // (2.5 * top)), 1)
-    filtered, rate = filtered[::q], rate_hz / q
-    freqs, spectra = padded_periodogram(filtered, rate, pad_factor)
+    return filtered[::q], rate_hz / q
+
+
+def filtered_spectra(filtered: np.ndarray, rate_hz: float, low_hz: float, high_hz: float,
+                     pad_factor: int = 8) -> BandSpectra | None:
+    """In-band spectra of already band-passed ``[T, M]`` columns, each normalised to unit power.
+
+    The band starts no lower than ``MIN_CYCLES`` periods per window: a slower rhythm cannot be
+    told from drift in it. Only the band's rows are kept."""
+    n = filtered.shape[0]
+    low_hz = max(low_hz, MIN_CYCLES * rate_hz / max(n, 1))
+    if n < 8 or low_hz >= high_hz:
+        return None
+    freqs, spectra = padded_periodogram(filtered, rate_hz, pad_factor)
     band = (freqs >= low_hz) & (freqs <= high_hz)
     if band.sum() < 3:
         return None
-    totals = spectra[band].sum(axis=0)
+    spectra = spectra[band]
+    totals = spectra.sum(axis=0)
     live = totals > 0
     if not live.any():
         return None
-    return BandSpectra(freqs, spectra[:, live] / totals[live], band, rate / filtered.shape[0])
+    return BandSpectra(freqs[band], spectra[:, live] / totals[live], np.ones(int(band.sum()), bool), rate_hz / n)
+
+
+def band_spectra(x: np.ndarray, rate_hz: float, low_hz: float, high_hz: float, pad_factor: int = 8) -> BandSpectra | None:
+    """In-band spectra of the columns of real ``[T, M]`` ``x`` (:func:`band_filter`, then
+    :func:`filtered_spectra`)."""
+    filtered = band_filter(x, rate_hz, low_hz, high_hz)
+    return None if filtered is None else filtered_spectra(*filtered, low_hz, high_hz, pad_factor)
 
 
 def _level(statistic: np.ndarray, freqs: np.ndarray, freq: float) -> float:
@@ -138,15 +156,18 @@ def _prominence(spectra: BandSpectra, statistic: np.ndarray, freq: float) -> flo
     return float(np.clip((ratio - PROMINENCE_NOISE) / PROMINENCE_SPAN, 0.0, 1.0))
 
 
-def _time_agreement(x: np.ndarray, rate_hz: float, low_hz: float, high_hz: float, freq: float, k: int) -> float:
-    """Share of three slices of the window (start, middle, end) whose own rate is within 1.5 of
-    their bins. Slices are half the window, longer (up to three quarters) where half would hold
-    fewer than ``MIN_CYCLES`` + 1 periods of ``freq``."""
-    n = x.shape[0]
+def _time_agreement(filtered: np.ndarray, rate_hz: float, low_hz: float, high_hz: float, freq: float, k: int,
+                    cache: dict) -> float:
+    """Share of three slices of the band-passed window (start, middle, end) whose own rate is
+    within 1.5 of their bins. Slices are half the window, longer (up to three quarters) where
+    half would hold fewer than ``MIN_CYCLES`` + 1 periods of ``freq``."""
+    n = filtered.shape[0]
     length = int(min(max(n // 2, np.ceil((MIN_CYCLES + 1) * rate_hz / freq)), 3 * n // 4))
     votes = []
     for start in (0, (n - length) // 2, n - length):
-        part = band_spectra(x[start : start + length], rate_hz, low_hz, high_hz)
+        if (start, length) not in cache:
+            cache[start, length] = filtered_spectra(filtered[start : start + length], rate_hz, low_hz, high_hz)
+        part = cache[start, length]
         found = None if part is None else spectral_peak(part.freqs, part.top_k(slice(None), k), part.band)
         votes.append(found is not None and abs(found - freq) <= 1.5 * part.bin_hz)
     return float(np.mean(votes))
@@ -179,8 +200,8 @@ def _held_out_z(spectra: BandSpectra, freq: float, k: int) -> float:
     return best
 
 
-def _judge(x: np.ndarray, spectra: BandSpectra, statistic: np.ndarray, freq: float,
-           rate_hz: float, low_hz: float, high_hz: float, k: int) -> tuple[Rhythm, float]:
+def _judge(filtered: np.ndarray, spectra: BandSpectra, statistic: np.ndarray, freq: float,
+           rate_hz: float, low_hz: float, high_hz: float, k: int, cache: dict) -> tuple[Rhythm, float]:
     """Confidence that ``freq`` is the rhythm of the ``k`` most periodic columns, and its held-out z."""
     z = _held_out_z(spectra, freq, k)
     held_out = float(np.clip((z - HELD_OUT_Z_NOISE) / HELD_OUT_Z_SPAN, 0.0, 1.0))
@@ -188,7 +209,7 @@ def _judge(x: np.ndarray, spectra: BandSpectra, statistic: np.ndarray, freq: flo
     harmonic = _harmonic_factor(spectra, statistic, freq)
     if held_out == 0.0 or prominence == 0.0 or harmonic == 0.0:
         return Rhythm(freq, 0.0, held_out, prominence, 0.0, harmonic), z
-    agreement = _time_agreement(x, rate_hz, low_hz, high_hz, freq, k)
+    agreement = _time_agreement(filtered, rate_hz, low_hz, high_hz, freq, k, cache)
     return Rhythm(freq, held_out * prominence * agreement * harmonic, held_out, prominence, agreement, harmonic), z
 
 
@@ -203,17 +224,18 @@ def find_rhythm(x: np.ndarray, rate_hz: float, low_hz: float, high_hz: float, k:
     significant on held-out columns. ``penalty`` (frequency -> 0..1) scales each candidate's
     confidence (a rhythm known to be the receiver's own gets 0).
     """
-    x = np.asarray(x, dtype=np.float64)
-    x = x.reshape(x.shape[0], -1)
-    spectra = band_spectra(x, rate_hz, low_hz, high_hz)
+    prepared = band_filter(x, rate_hz, low_hz, high_hz)
+    spectra = None if prepared is None else filtered_spectra(*prepared, low_hz, high_hz)
     if spectra is None:
         return Rhythm(None, 0.0)
+    filtered, rate = prepared
     m = spectra.spectra.shape[1]
     judged = []
+    cache: dict = {}
     for size in [k] if k is not None else sorted({min(TOP_K, m), max(m // 4, 1), m}):
         statistic = spectra.top_k(slice(None), size)
         for f in _candidates(spectra, statistic, CANDIDATES):
-            rhythm, z = _judge(x, spectra, statistic, f, rate_hz, low_hz, high_hz, size)
+            rhythm, z = _judge(filtered, spectra, statistic, f, rate, low_hz, high_hz, size, cache)
             if penalty is not None and rhythm.confidence > 0:
                 rhythm = replace(rhythm, confidence=rhythm.confidence * penalty(f))
             judged.append((rhythm, z))

@@ -70,7 +70,7 @@ def test_heart_rate_skips_breathing_harmonics():
     gains = rng.normal(0, 1, (2, 24))
     x = np.outer(breath, gains[0]) + np.outer(heart, gains[1]) + 0.01 * rng.normal(size=(t.size, 24))
     naive = estimate_heart_rate(x, RATE, feature="given")
-    aware = estimate_heart_rate(x, RATE, feature="given", breathing_bpm=15.0)
+    aware = estimate_heart_rate(x, RATE, feature="given", breathing_bpm=15.0, min_confidence=0.3)
     assert abs(naive.raw_bpm - heart_bpm) > 2  # a harmonic wins without the hint
     assert aware.bpm is not None and abs(aware.bpm - heart_bpm) < 1.0
 
