@@ -1,6 +1,6 @@
 """Vital-sign estimators: breathing (``breathing.py``) and heart rate (``heart.py``)."""
 
-from .breathing import BREATHING_BAND_BPM, estimate_breathing
+from .breathing import BREATHING_BAND_BPM, breathing_columns, estimate_breathing
 from .features import FEATURES, available_features, extract_feature
 from .heart import HEART_BAND_BPM, estimate_heart_rate
 from .pauses import MIN_PAUSE_S, current_pause, find_pauses, rhythm_reference
@@ -16,6 +16,7 @@ __all__ = [
     "Rhythm",
     "VitalSignEstimate",
     "available_features",
+    "breathing_columns",
     "current_pause",
     "estimate_breathing",
     "estimate_heart_rate",

@@ -87,6 +87,14 @@ def estimate_breathing(
     return VitalSignEstimate(bpm, confidence, chosen, combiner, raw)
 
 
+def breathing_columns(window: np.ndarray, rate_hz: float, *, feature: str | None = None,
+                      frequency_index: np.ndarray | None = None, times: np.ndarray | None = None) -> np.ndarray:
+    """The real ``[T, M]`` columns :func:`estimate_breathing` scans (on a ``rate_hz`` grid when
+    ``times`` gives each row's time): what a pause detector follows between estimates."""
+    columns = _feature_columns(np.asarray(window), feature, frequency_index)[1]
+    return columns if times is None else on_uniform_grid(times, columns, rate_hz)
+
+
 def on_uniform_grid(times: np.ndarray, values: np.ndarray, rate_hz: float) -> np.ndarray:
     """Real ``values`` (``[T]`` or ``[T, M]``, one row per time) linearly interpolated onto a
     ``rate_hz`` grid from the first to the last time (unsorted and repeated times allowed)."""

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .breathing import _feature_columns, estimate_breathing, on_uniform_grid
+from .breathing import breathing_columns, estimate_breathing
 from .periodicity import band_pass
 from .rhythm import TOP_K, band_spectra
 
@@ -97,8 +97,7 @@ def find_pauses(csi: np.ndarray, times: np.ndarray, rate_hz: float, *, gain: np.
     way; a pause is reported from when its rhythm stopped until it is back.
     """
     times = np.asarray(times, dtype=np.float64) - float(np.min(times))
-    _, features = _feature_columns(np.asarray(csi), None, None)
-    grid = on_uniform_grid(times, features, rate_hz)
+    grid = breathing_columns(csi, rate_hz, times=times)
     reference: RhythmReference | None = None
     pauses: list[tuple[float, float]] = []
     ongoing: float | None = None
