@@ -1,34 +1,37 @@
 """Breathing rate from a window of CSI.
 
-Breathing moves the chest by a few millimetres, a fraction of the 12.5 cm wavelength at
-2.4 GHz, so the body's echo rotates by a fraction of a radian. On one antenna the receiver's
-random per-packet phase offset and slope hide most of that rotation (what is common to all
-subcarriers cannot be told from the offset); what survives is best seen in the gain-
-normalised amplitude shape. With two antennas the cross-antenna ratio cancels the offsets
-exactly and keeps the rotation. ``benchmarks/bench_breathing_features.py`` measured this on
-the simulator (MAE of the best peak at 25 dB SNR, 60 s windows, 24 windows: antenna ratio
-0.4 bpm; amplitude shape 2.4 bpm; sanitised phase 2.7 bpm; reference-subcarrier products
-3.2-3.4 bpm, which also report wrong rates confidently), hence the defaults.
+Breathing moves the chest by a few millimetres, a fraction of the wavelength, so the body's
+echo rotates by a fraction of a radian. With two or more antennas the cross-antenna ratio
+cancels the per-packet phase offset, timing slope and gain exactly and keeps that rotation;
+on one antenna only what survives the per-packet gain and offset can be used (the amplitude
+shape: each packet over its own mean amplitude). The rate is then the rhythm the most
+periodic columns share, checked on the columns that did not choose it
+(:func:`~ruview_core.vitals.rhythm.find_rhythm`), and rejected when the overall gain carries
+the same rhythm (:mod:`~ruview_core.vitals.interference`).
+
+Measured on real recordings by ``benchmarks/real_breathing.py`` (a breathing phantom seen by
+3 antennas and by 1, and ESP32 takes of a seated person) and on the simulator by
+``benchmarks/bench_accuracy.py``; ``MIN_CONFIDENCE`` is chosen on their reliability tables.
 """
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
 from .features import available_features, extract_feature
+from .interference import gain_lines, interference_factor
 from .periodicity import VitalSignEstimate, estimate_rate, stillness_factor
+from .rhythm import find_rhythm
 
-BREATHING_BAND_BPM = (6.0, 30.0)
-# "shape" (dsp.align) finds the peak more often on one antenna (57 % vs 35 % of 60 s windows
-# within 1 bpm at 17 dB, simulator seeds 0-5) but its confidence is not yet trustworthy: on
-# seeds 6-11 it reported rates for empty rooms after an AGC step. Until that is fixed the
-# amplitude shape stays the default.
+# Slow breathing, sleep and phantoms go down to 3 bpm; fast breathing (children, panting) to 40.
+BREATHING_BAND_BPM = (3.0, 40.0)
 DEFAULT_FEATURE = "amplitude_norm"
 MULTI_ANTENNA_FEATURE = "antenna_ratio"
-DEFAULT_COMBINER = "spectrum"
-# Noise-whitened columns are added as they are: normalising each to unit in-band power (the
-# "spectrum" combiner) would lift the noisiest smooth component to the level of the best.
-FEATURE_COMBINERS = {"shape": "power"}
+GAIN_FREE_FEATURES = ("antenna_ratio",)
+# The top-k rhythm finder; the older combiners of ``estimate_rate`` stay selectable by name.
+DEFAULT_COMBINER = "top_k"
 MIN_CONFIDENCE = 0.3
 MIN_SECONDS = 15.0
 
@@ -42,27 +45,73 @@ def estimate_breathing(
     frequency_index: np.ndarray | None = None,
     min_confidence: float = MIN_CONFIDENCE,
     band_bpm: tuple[float, float] = BREATHING_BAND_BPM,
+    times: np.ndarray | None = None,
+    gain: np.ndarray | None = None,
 ) -> VitalSignEstimate:
-    """Breathing rate of a uniformly sampled ``[T, S]`` / ``[T, antennas, S]`` window.
+    """Breathing rate of a ``[T, S]`` / ``[T, antennas, S]`` window.
 
     ``window`` is complex CSI of usable subcarriers (or a real amplitude / feature matrix,
-    used as-is with ``feature="given"``); at least ``MIN_SECONDS``, and 60 s is much surer
-    than 30 s at ordinary SNR. ``feature`` defaults to the measured best that the data
-    supports (the cross-antenna ratio with two antennas, the amplitude shape with one).
-    ``bpm`` is None (and ``raw_bpm`` still tells the best guess) when the rhythm is
-    not clear enough: an empty room or a walking person must not produce a number.
+    used as-is with ``feature="given"``), at least ``MIN_SECONDS`` long. Rows are uniformly
+    sampled at ``rate_hz``, unless ``times`` gives each row's time: then the features are
+    computed per packet (where the per-packet offsets cancel) and only the real features are
+    interpolated onto a ``rate_hz`` grid (interpolating complex CSI across packets mixes two
+    random phase offsets and makes false dips). ``gain`` is the per-row overall gain (``[T]``
+    or ``[T, G]``: mean amplitude before normalisation, RSSI, ...); a rhythm it shares is not
+    a body's. ``bpm`` is None (``raw_bpm`` still tells the best guess) below ``min_confidence``.
     """
     window = np.asarray(window)
     chosen, columns = _feature_columns(window, feature, frequency_index)
-    combiner = combiner or FEATURE_COMBINERS.get(chosen, DEFAULT_COMBINER)
-    if window.shape[0] < MIN_SECONDS * rate_hz:
+    combiner = combiner or DEFAULT_COMBINER
+    span = window.shape[0] / rate_hz if times is None else float(np.ptp(times)) if len(times) else 0.0
+    if span < MIN_SECONDS or window.shape[0] < 16:
         return VitalSignEstimate(None, 0.0, chosen, combiner, None)
+    motion_columns = _stillness_columns(window, columns, frequency_index)
+    if times is not None:
+        columns, motion_columns = (on_uniform_grid(times, c, rate_hz) for c in (columns, motion_columns))
+        gain = None if gain is None else on_uniform_grid(times, gain, rate_hz)
     low, high = band_bpm[0] / 60.0, band_bpm[1] / 60.0
-    stillness = scene_stillness(window, columns, rate_hz, frequency_index)
-    freq, confidence = estimate_rate(columns, rate_hz, low, high, combiner=combiner, stillness=stillness)
+    stillness = stillness_factor(motion_columns, rate_hz)
+    if combiner != DEFAULT_COMBINER:
+        freq, confidence = estimate_rate(columns, rate_hz, low, high, combiner=combiner, stillness=stillness)
+    else:
+        penalty = None
+        # The cross-antenna ratio cancels any common gain change exactly: a rhythm in it is not
+        # the gain's, even when the gain shows it too (a body moves the total power as well).
+        if gain is not None and chosen not in GAIN_FREE_FEATURES:
+            lines, tolerance = gain_lines(gain, rate_hz, low, high), 1.5 * rate_hz / columns.shape[0]
+            penalty = partial(interference_factor, lines=lines, tolerance_hz=tolerance)
+        rhythm = find_rhythm(columns, rate_hz, low, high, penalty=penalty)
+        freq, confidence = rhythm.freq_hz, rhythm.confidence * stillness
     raw = None if freq is None else 60.0 * freq
     bpm = raw if confidence >= min_confidence else None
     return VitalSignEstimate(bpm, confidence, chosen, combiner, raw)
+
+
+def breathing_columns(window: np.ndarray, rate_hz: float, *, feature: str | None = None,
+                      frequency_index: np.ndarray | None = None, times: np.ndarray | None = None) -> np.ndarray:
+    """The real ``[T, M]`` columns :func:`estimate_breathing` scans (on a ``rate_hz`` grid when
+    ``times`` gives each row's time): what a pause detector follows between estimates."""
+    columns = _feature_columns(np.asarray(window), feature, frequency_index)[1]
+    return columns if times is None else on_uniform_grid(times, columns, rate_hz)
+
+
+def on_uniform_grid(times: np.ndarray, values: np.ndarray, rate_hz: float) -> np.ndarray:
+    """Real ``values`` (``[T]`` or ``[T, M]``, one row per time) linearly interpolated onto a
+    ``rate_hz`` grid from the first to the last time (unsorted and repeated times allowed)."""
+    times = np.asarray(times, dtype=np.float64)
+    values = np.asarray(values, dtype=np.float64)
+    if values.shape[:1] != times.shape:
+        raise ValueError("values must have one row per time")
+    order = np.argsort(times, kind="stable")
+    times, values = times[order], values[order]
+    keep = np.append(np.diff(times) > 0, True)
+    times, values = times[keep], values[keep]
+    grid = times[0] + np.arange(int(np.floor((times[-1] - times[0]) * rate_hz + 1e-9)) + 1) / rate_hz
+    right = np.clip(np.searchsorted(times, grid, side="right"), 1, times.size - 1)
+    left = right - 1
+    weight = (grid - times[left]) / np.maximum(times[right] - times[left], 1e-12)
+    weight = np.clip(weight, 0.0, 1.0).reshape((-1,) + (1,) * (values.ndim - 1))
+    return values[left] * (1.0 - weight) + values[right] * weight
 
 
 def scene_stillness(
@@ -70,9 +119,13 @@ def scene_stillness(
 ) -> float:
     """Stillness judged on the amplitude shape, which shows body motion but hardly the
     heartbeat (a cross-antenna phase can show the heartbeat's harmonics, which look like motion)."""
+    return stillness_factor(_stillness_columns(window, columns, frequency_index), rate_hz)
+
+
+def _stillness_columns(window: np.ndarray, columns: np.ndarray, frequency_index: np.ndarray | None) -> np.ndarray:
     if np.iscomplexobj(window):
-        columns = extract_feature(window[:, 0, :] if window.ndim == 3 else window, "amplitude_norm", frequency_index)
-    return stillness_factor(columns, rate_hz)
+        return extract_feature(window[:, 0, :] if window.ndim == 3 else window, "amplitude_norm", frequency_index)
+    return columns
 
 
 def _feature_columns(

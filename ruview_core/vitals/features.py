@@ -9,6 +9,7 @@ often blind to millimetre motion; phase sees it but needs the per-packet offsets
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 
 import numpy as np
@@ -166,8 +167,8 @@ def extract_feature(
     - ``complex``: real and imaginary parts of slope-free CSI over the frame's mean amplitude.
     - ``shape``: smooth change of the profile's shape after aligning every packet's gain and
       timing slope to the window's mean profile, noise-whitened (see ``dsp.align``).
-    - ``antenna_ratio``: phase and log-magnitude of ``H_0 / H_1`` (two antennas needed;
-      offset, slope and gain all cancel).
+    - ``antenna_ratio``: phase and log-magnitude of ``H_a / H_b`` for every antenna pair (two
+      antennas needed; offset, slope and gain all cancel).
 
     Single-antenna features of multi-antenna CSI stack every antenna's columns.
     ``frequency_index`` is each column's signed subcarrier number; by default the columns
@@ -180,8 +181,10 @@ def extract_feature(
     if kind == "antenna_ratio":
         if stack.shape[1] < 2:
             raise ValueError("antenna_ratio needs at least two antennas")
-        r = antenna_ratio(stack, 0, 1)
-        columns = [_phase_deviation(r), _log_magnitude(r)]
+        columns = []
+        for a, b in itertools.combinations(range(stack.shape[1]), 2):
+            r = antenna_ratio(stack, a, b)
+            columns += [_phase_deviation(r), _log_magnitude(r)]
     elif kind in _SINGLE_ANTENNA:
         columns = [_SINGLE_ANTENNA[kind](stack[:, a], frequency_index) for a in range(stack.shape[1])]
     else:

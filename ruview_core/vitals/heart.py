@@ -15,7 +15,13 @@ from .periodicity import VitalSignEstimate, estimate_rate
 
 HEART_BAND_BPM = (50.0, 120.0)
 DEFAULT_COMBINER = "spectrum"
-MIN_CONFIDENCE = 0.3
+# No threshold is validated: on the simulator no window reaches a committed heart rate within
+# 5 bpm 90 % of the time (issue 13 item 4), and on real recordings 33 of 159 windows reached
+# confidence >= 0.3 with numbers that cannot be right (a breathing phantom has no heart; the
+# ESP32 takes gave 59-60 bpm, the sixth harmonic of their receiver's 9.8 bpm gain line). So the
+# rate stays unknown (``raw_bpm`` and ``confidence`` are still given) unless a caller passes a
+# threshold it has validated.
+MIN_CONFIDENCE = float("inf")
 MIN_SECONDS = 10.0
 # Breathing is not a pure sinusoid: its harmonics land in the heart band.
 BREATHING_HARMONICS = range(2, 9)
