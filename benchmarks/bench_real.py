@@ -5,6 +5,9 @@ over every labelled file and prints, per task, mode, dataset and chip group, wha
 
 - motion: recall and false-alarm rate per 1 s hop, with a quiet baseline and self-calibrated
   (``real_motion.py`` says how files are paired and spliced), and events found in streams;
+- breathing (``real_breathing.py``): the reliability table (confidence bin -> share within 1
+  and 2 bpm, coverage), the phantom's MAE and coverage, the ESP32 takes' per-take medians
+  against their paced rates, breath-hold pauses;
 - with ``--choose``: the motion factors chosen leave one dataset out (each dataset's figures
   with the factor chosen on the others), next to the in-sample choice.
 
@@ -29,6 +32,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import real_breathing  # noqa: E402
 import real_motion  # noqa: E402
 from real_corpus import DEFAULT_ROOT  # noqa: E402
 
@@ -132,24 +136,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="a few files of each folder")
     parser.add_argument("--choose", action="store_true", help="choose the motion factors leave one dataset out")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--tasks", default="motion,breathing", help="comma-separated: motion, breathing")
     args = parser.parse_args(argv)
     if not args.root.is_dir():
         print(json.dumps({"error": f"no corpus at {args.root}"}))
         return 1
     started = time.perf_counter()
-    recordings = real_motion.load_all(args.root, args.quick)
-    units = real_motion.plan(recordings)
-    with multiprocessing.get_context("fork").Pool(max(args.workers, 1)) as pool:
-        results = pool.map(real_motion.run_unit, units, chunksize=1)
-    hops = [h for unit_hops, _ in results for h in unit_hops]
-    events = [e for _, unit_events in results for e in unit_events]
-    report = {"files": len(recordings), "units": len(units)}
-    report["motion"] = motion_table(hops)
-    report["events"] = events_table(events)
-    if args.choose:
-        report["choice"] = choose(hops)
+    tasks = set(args.tasks.split(","))
+    report: dict = {}
+    if "motion" in tasks:
+        recordings = real_motion.load_all(args.root, args.quick)
+        units = real_motion.plan(recordings)
+        with multiprocessing.get_context("fork").Pool(max(args.workers, 1)) as pool:
+            results = pool.map(real_motion.run_unit, units, chunksize=1)
+        hops = [h for unit_hops, _ in results for h in unit_hops]
+        events = [e for _, unit_events in results for e in unit_events]
+        report.update(files=len(recordings), units=len(units))
+        report["motion"] = motion_table(hops)
+        report["events"] = events_table(events)
+        if args.choose:
+            report["choice"] = choose(hops)
+    if "breathing" in tasks:
+        print("\nbreathing (real_breathing.py)")
+        report["breathing"] = real_breathing.score_breathing(args.root, args.quick)
+        if report["breathing"].get("available"):
+            real_breathing.print_tables(report["breathing"])
     report["seconds"] = round(time.perf_counter() - started, 1)
-    print(json.dumps(report, sort_keys=True))
+    print(json.dumps(report, sort_keys=True, default=float))
     return 0
 
 

@@ -227,7 +227,7 @@ def score_breathing(corpus_root: Path = CORPUS, quick: bool = False) -> dict:
     return out
 
 
-def _print_tables(scores: dict) -> None:
+def print_tables(scores: dict) -> None:
     for name, table in scores["reliability"].items():
         print(f"\nreliability, {name} (confidence bin -> share within 1 / 2 bpm; committing from the bin up)")
         print(f"{'bin':>8} {'windows':>8} {'within1':>8} {'within2':>8} {'cov>=':>7} {'w2>=':>7}")
@@ -261,7 +261,7 @@ def main() -> None:
     args = parser.parse_args()
     scores = score_breathing(args.corpus, args.quick)
     if scores["available"]:
-        _print_tables(scores)
+        print_tables(scores)
         for take in scores.get("default", {}).get("esp32", {}).get("takes", []):
             print(f"  {take['take']}: median {_fmt(take['median_bpm'])} (paced {take['paced_bpm']}), coverage {take['coverage']}")
     print(json.dumps(scores, default=float))

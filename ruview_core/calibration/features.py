@@ -273,16 +273,26 @@ def vitals_window(rate_hz: float, times: np.ndarray, csi: np.ndarray, seconds: f
 
 
 def estimate_vitals(rate_hz: float, frequency_index: np.ndarray | None, window: np.ndarray | None,
-                    breathing_feature: str | None = None,
-                    heart_feature: str | None = None) -> tuple[VitalSignEstimate, VitalSignEstimate]:
-    """Breathing over the whole uniform ``window``, heart rate over its last ``HEART_SECONDS``."""
+                    breathing_feature: str | None = None, heart_feature: str | None = None, *,
+                    packets: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+                    ) -> tuple[VitalSignEstimate, VitalSignEstimate]:
+    """Breathing over the whole uniform ``window``, heart rate over its last ``HEART_SECONDS``.
+
+    With ``packets`` (times, cleaned CSI and log overall gain of the same span, not resampled),
+    breathing is estimated from them instead: features per packet, the gain's own rhythm ruled out.
+    """
     if window is None:
         return _EMPTY_VITAL, _EMPTY_VITAL
     f = frequency_index
     rate = rate_hz
     breathing_feature = None if breathing_feature == "default" else breathing_feature
     heart_feature = None if heart_feature == "default" else heart_feature
-    breathing = estimate_breathing(window, rate, feature=breathing_feature, frequency_index=f)
+    if packets is not None and packets[0].size >= 16:
+        times, csi, gain = packets
+        gain = gain if np.isfinite(gain).all() else None
+        breathing = estimate_breathing(csi, rate, feature=breathing_feature, frequency_index=f, times=times, gain=gain)
+    else:
+        breathing = estimate_breathing(window, rate, feature=breathing_feature, frequency_index=f)
     heart = estimate_heart_rate(window[-int(HEART_SECONDS * rate):], rate, breathing_bpm=breathing.raw_bpm,
                                 feature=heart_feature, frequency_index=f)
     return breathing, heart

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .baseline import NodeBaseline
+from ..node.cleaning import last_gap_end
 from .features import SUMMARY_NAMES, VITALS_FEATURES, estimate_vitals, sliding_features, vitals_window
 
 VITALS_COLUMNS = ("breathing_bpm", "breathing_confidence", "heart_bpm", "heart_confidence")
@@ -45,11 +46,15 @@ def extract_anchor_features(anchor: str, baseline: NodeBaseline, baseline_id: st
     shifts = np.array([w.amplitude_shift for w in windows]).reshape(-1, s)
     vitals = np.full((len(VITALS_FEATURES), 4), np.nan)
     window = vitals_window(baseline.rate_hz, times, csi) if with_vitals and times.size else None
+    # The packets themselves, as the runtime gives them (node.pipeline): the clip's gain is not kept.
+    start = last_gap_end(times)
+    packets = (times[start:], csi[start:], np.full(times.size - start, np.nan))
     for i, feature in enumerate(VITALS_FEATURES):
         if window is None:
             vitals[i, [1, 3]] = 0.0
             continue
-        breathing, heart = estimate_vitals(baseline.rate_hz, baseline.frequency_index, window, feature, feature)
+        breathing, heart = estimate_vitals(baseline.rate_hz, baseline.frequency_index, window, feature, feature,
+                                           packets=packets)
         vitals[i] = [np.nan if breathing.raw_bpm is None else breathing.raw_bpm, breathing.confidence,
                      np.nan if heart.raw_bpm is None else heart.raw_bpm, heart.confidence]
     return AnchorFeatures(anchor, baseline.node_id, baseline_id, summary, shifts, vitals)

@@ -28,13 +28,15 @@ class CleanFrames:
     """Cleaned frames of one node: ``csi`` is complex ``[N, antennas, S_usable]``.
 
     ``dropped`` counts frames refused (non-finite, empty, wrong shape); ``saturated`` the
-    kept frames with at least one component at the int8 rail.
+    kept frames with at least one component at the int8 rail; ``gain`` is each kept frame's
+    mean amplitude on antenna 0 before it was divided out (the receiver's overall gain).
     """
 
     times: np.ndarray
     csi: np.ndarray
     dropped: int = 0
     saturated: int = 0
+    gain: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.times.size)
@@ -116,7 +118,7 @@ def clean(times: np.ndarray, csi: np.ndarray, usable: np.ndarray, frequency_inde
     data, gain, times = data[keep], gain[keep], times[keep]
     cleaned = sanitize_frames(data, frequency_index) / gain[:, np.newaxis, np.newaxis]
     return CleanFrames(times, cleaned.astype(np.complex128, copy=False), dropped + int((~keep).sum()),
-                       int(rails[keep].sum()))
+                       int(rails[keep].sum()), gain)
 
 
 class NodeBuffer:
@@ -130,6 +132,7 @@ class NodeBuffer:
         self.seconds = float(seconds)
         self._capacity = max(int(np.ceil(self.seconds * max(rate_hz, 1.0) * 1.25)) + 8, 16)
         self._times = np.zeros(0)
+        self._gain = np.zeros(0)
         self._csi: np.ndarray | None = None
         self._count = 0  # frames ever appended; frame i lives at row i % capacity
         self.dropped = 0
@@ -143,8 +146,9 @@ class NodeBuffer:
         """Add one cleaned ``[antennas, S]`` frame (counted as received)."""
         self.extend(np.array([t]), np.asarray(csi)[np.newaxis], int(saturated))
 
-    def extend(self, times: np.ndarray, csi: np.ndarray, saturated: int = 0) -> None:
-        """Add a block of cleaned ``[K, antennas, S]`` frames (counted as received; ``saturated`` of them clipped)."""
+    def extend(self, times: np.ndarray, csi: np.ndarray, saturated: int = 0, gain: np.ndarray | None = None) -> None:
+        """Add a block of cleaned ``[K, antennas, S]`` frames (counted as received; ``saturated`` of
+        them clipped) and, where known, their overall gain ``[K]``."""
         k = int(np.asarray(times).size)
         if k == 0:
             return
@@ -152,6 +156,7 @@ class NodeBuffer:
             # int8 CSI loses nothing in single precision, and the minute kept per node takes half the memory.
             self._csi = np.zeros((self._capacity,) + csi.shape[1:], np.complex64)
             self._times = np.full(self._capacity, -np.inf)
+            self._gain = np.full(self._capacity, np.nan)
             self._count = 0
         # Grow rather than overwrite a frame still inside ``seconds`` of the newest one.
         while k > self._capacity or (self._count + k > self._capacity and times[-1] - self._times[
@@ -160,6 +165,7 @@ class NodeBuffer:
         rows = self._rows(self._count, self._count + k)
         self._times[rows] = times
         self._csi[rows] = csi
+        self._gain[rows] = np.nan if gain is None else gain
         self._count += k
         self.received += k
         self.saturated += int(saturated)
@@ -168,12 +174,13 @@ class NodeBuffer:
         """Add a cleaned clip (its refused frames are counted as received and dropped)."""
         self.dropped += chunk.dropped
         self.received += chunk.dropped
-        self.extend(chunk.times, chunk.csi, chunk.saturated)
+        self.extend(chunk.times, chunk.csi, chunk.saturated, chunk.gain)
 
     def _grow(self) -> None:
         order = self._rows(self._count - self._capacity, self._count)
-        self._times, self._csi = self._times[order], self._csi[order]
+        self._times, self._csi, self._gain = self._times[order], self._csi[order], self._gain[order]
         self._capacity *= 2
+        self._gain = np.concatenate([self._gain, np.full(self._capacity - self._gain.size, np.nan)])
         self._times = np.concatenate([self._times, np.full(self._capacity - self._times.size, -np.inf)])
         self._csi = np.concatenate([self._csi, np.zeros((self._capacity - self._csi.shape[0],) + self._csi.shape[1:],
                                                        self._csi.dtype)])
@@ -191,13 +198,18 @@ class NodeBuffer:
 
     def recent(self, seconds: float, end: float | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Times and cleaned CSI of the last ``seconds`` before ``end`` (default: the latest frame)."""
+        times, csi, _ = self.recent_with_gain(seconds, end)
+        return times, csi
+
+    def recent_with_gain(self, seconds: float, end: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`recent` and each frame's overall gain (NaN where it was not given)."""
         if not self._count or self._csi is None:
-            return np.zeros(0), np.zeros((0, 1, 0), np.complex128)
+            return np.zeros(0), np.zeros((0, 1, 0), np.complex128), np.zeros(0)
         end = self.last_time if end is None else end
         rows = self._rows(max(self._count - self._capacity, 0), self._count)
         times = self._times[rows]
         inside = (times > end - seconds) & (times <= end + 1e-9)
-        return times[inside], self._csi[rows[inside]]
+        return times[inside], self._csi[rows[inside]], self._gain[rows[inside]]
 
 
 def packet_rate(times: np.ndarray) -> float:
@@ -219,3 +231,9 @@ def packet_rate(times: np.ndarray) -> float:
     # estimators' stillness test read a still sitter as moving (linear interpolation off the
     # packets' own spacing smooths the upper band it compares against).
     return float(np.clip(np.round(rate) if rate >= 5 else rate, 1.0, 1000.0))
+
+
+def last_gap_end(times: np.ndarray, max_gap: float = 0.5) -> int:
+    """Index of the first frame after the last gap longer than ``max_gap`` seconds (0 if none)."""
+    gaps = np.flatnonzero(np.diff(np.asarray(times, dtype=np.float64)) > max_gap)
+    return int(gaps[-1]) + 1 if gaps.size else 0

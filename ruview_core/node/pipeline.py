@@ -30,7 +30,7 @@ from ..calibration.features import BREATHING_SECONDS, WindowFeatures, WindowSums
 from ..dsp.subcarriers import signed_subcarrier_index, usable_subcarriers
 from ..frames import CsiFrame
 from ..vitals import VitalSignEstimate
-from .cleaning import NodeBuffer, clean, dominant_kind, frame_kind, packet_rate
+from .cleaning import NodeBuffer, clean, dominant_kind, frame_kind, last_gap_end, packet_rate
 from .motion import (
     BASELINE_FACTOR, SELF_FACTOR, SELF_MEMORY_HOPS, SELF_WARMUP_HOPS, UNTRUSTED_SECONDS, SelfCalibratedLevel,
 )
@@ -161,7 +161,7 @@ class NodePipeline:
         self._counts[2] += cleaned.saturated
         if not len(cleaned):
             return
-        self.buffer.extend(cleaned.times, cleaned.csi, cleaned.saturated)
+        self.buffer.extend(cleaned.times, cleaned.csi, cleaned.saturated, cleaned.gain)
         self.sums.extend(cleaned.times, cleaned.csi[:, 0, :])
         self.last_time = float(cleaned.times[-1])
         self.frames_used += len(cleaned)
@@ -209,9 +209,21 @@ class NodePipeline:
 
     def vitals(self, t: float, breathing_feature: str | None = None,
                heart_feature: str | None = None) -> tuple[VitalSignEstimate, VitalSignEstimate]:
-        """Breathing and heart rate over the last ``BREATHING_SECONDS`` before ``t`` (the costly part)."""
+        """Breathing and heart rate over the last ``BREATHING_SECONDS`` before ``t`` (the costly part).
+
+        Breathing gets the packets themselves with their times and overall gain (the estimator
+        computes its features per packet, so complex CSI is never interpolated across packets,
+        and a rhythm the receiver's gain shares is not taken for a body's); heart rate the
+        uniform window."""
         frequency_index = None if self.amplitude_only else self.frequency_index
         if self.amplitude_only:  # the features that need phase cannot be computed from amplitudes
             breathing_feature = heart_feature = None
+        packets = None
+        if self.buffer is not None:
+            times, csi, gain = self.buffer.recent_with_gain(BREATHING_SECONDS, end=t)
+            start = last_gap_end(times)
+            if self.amplitude_only:
+                csi = np.abs(csi)
+            packets = (times[start:], csi[start:], np.log(np.maximum(gain[start:], 1e-12)))
         return estimate_vitals(self.rate_hz or 0.0, frequency_index, self.vitals_window(t),
-                               breathing_feature, heart_feature)
+                               breathing_feature, heart_feature, packets=packets)
