@@ -31,7 +31,7 @@ import numpy as np
 
 from ..dsp.resample import resample_uniform
 from ..vitals import VitalSignEstimate, estimate_breathing, estimate_heart_rate
-from ..node.motion import MIN_WINDOW_FRAMES, MOTION_WINDOW_SECONDS, robust_dispersion
+from ..node.motion import MIN_WINDOW_FRAMES, MOTION_WINDOW_SECONDS, median_of, robust_dispersion
 from .baseline import ACTIVITY_SECONDS, PROFILE_SECONDS, NodeBaseline
 
 SUMMARY_NAMES = ("log_deviation", "log_residual", "log_motion", "log_activity", "shift_rms", "log_liveness")
@@ -168,9 +168,10 @@ class WindowSums:
         self.n = self._keep
 
     def features(self, baseline: NodeBaseline, t: float, *, dropped: float = 0.0, saturation: float = 0.0,
-                 breathing: VitalSignEstimate | None = None,
-                 heart: VitalSignEstimate | None = None) -> WindowFeatures | None:
-        """:class:`WindowFeatures` of the frames in ``(t - span, t]`` (None if too few frames)."""
+                 breathing: VitalSignEstimate | None = None, heart: VitalSignEstimate | None = None,
+                 motion_statistic: float | None = None) -> WindowFeatures | None:
+        """:class:`WindowFeatures` of the frames in ``(t - span, t]`` (None if too few frames);
+        ``motion_statistic`` is :meth:`motion_statistic` at ``t`` when the caller has it already."""
         span, profile, moving, recent, end = (int(i) for i in np.searchsorted(
             self._times[:self.n], t - _WINDOW_AGES, side="right"))
         n = end - profile
@@ -183,11 +184,11 @@ class WindowSums:
         amp_mean = window[self._amp]
         amp_var = window[self._amp2] - amp_mean * amp_mean
         deviation, residual = baseline.deviation(mean)
-        liveness = _median(amp_var / np.maximum(baseline.amp_var, 1e-12))
+        liveness = median_of(amp_var / np.maximum(baseline.amp_var, 1e-12))
         rate = baseline.rate_hz
         return WindowFeatures(
             baseline.node_id, t, end - span, min(n / (PROFILE_SECONDS * rate), 1.0) if rate else 0.0, float(dropped),
-            float(saturation), float(deviation), float(residual), self._motion(moving, end) / baseline.motion_level,
+            float(saturation), float(deviation), float(residual), (self._motion(moving, end) if motion_statistic is None else motion_statistic) / baseline.motion_level,
             self._activity(recent, end, baseline), baseline.amplitude_shift(amp_mean), max(liveness, 0.0),
             breathing or _EMPTY_VITAL, heart or _EMPTY_VITAL,
         )
@@ -224,15 +225,6 @@ class WindowSums:
 # How far back each window reaches, in the order WindowSums.features unpacks them.
 _WINDOW_AGES = np.array([max(MOTION_WINDOW_SECONDS, PROFILE_SECONDS), PROFILE_SECONDS, MOTION_WINDOW_SECONDS,
                          ACTIVITY_SECONDS, 0.0])
-
-
-def _median(values: np.ndarray) -> float:
-    """``np.median`` of a 1-D array, without its generic machinery (it runs every hop)."""
-    half = values.size // 2
-    if values.size % 2:
-        return float(np.partition(values, half)[half])
-    low, high = np.partition(values, (half - 1, half))[half - 1:half + 1]
-    return 0.5 * (float(low) + float(high))
 
 
 def window_features(

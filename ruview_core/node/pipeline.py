@@ -184,7 +184,7 @@ class NodePipeline:
             if has_data:
                 features = self.sums.features(self.baseline, t, dropped=dropped / max(received, 1),
                                               saturation=saturated / max(received - dropped, 1),
-                                              breathing=breathing, heart=heart)
+                                              breathing=breathing, heart=heart, motion_statistic=statistic)
         else:
             if self.level is None:
                 self.level = SelfCalibratedLevel(memory=max(int(SELF_MEMORY_HOPS / hop), 1),
