@@ -71,13 +71,13 @@ def room_status(enrollment: RoomEnrollment,
             status.update(status="stale", stale=True, baseline_error=str(error),
                           stale_reason=f"the room's baseline cannot be used, so it senses nothing ({error}): "
                                        "record the empty room again, enroll the steps and train")
-            bank = None
-    if state.baseline_id is not None and bank is not None and "baseline_error" not in status:
-        status["bank"] = bank.describe()
-        status["stale"] = bank.baseline_id != state.baseline_id
-        status["status"] = "stale" if status["stale"] else "ready"
-    elif state.baseline_id is not None and (state.accepted or state.skipped) and "baseline_error" not in status:
-        status["status"] = "enrolling"
+        else:
+            if bank is not None:
+                status["bank"] = bank.describe()
+                status["stale"] = bank.baseline_id != state.baseline_id
+                status["status"] = "stale" if status["stale"] else "ready"
+            elif state.accepted or state.skipped:
+                status["status"] = "enrolling"
     if status["attention"] is not None:
         status["status"] = "needs_attention"
     return status

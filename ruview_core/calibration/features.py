@@ -31,7 +31,7 @@ import numpy as np
 
 from ..dsp.resample import resample_uniform
 from ..vitals import VitalSignEstimate, estimate_breathing, estimate_heart_rate
-from ..node.motion import MIN_WINDOW_FRAMES, MOTION_WINDOW_SECONDS, median_of, robust_dispersion
+from ..node.motion import MOTION_WINDOW_SECONDS, median_of, robust_dispersion, window_starts
 from .baseline import ACTIVITY_SECONDS, PROFILE_SECONDS, NodeBaseline
 
 SUMMARY_NAMES = ("log_deviation", "log_residual", "log_motion", "log_activity", "shift_rms", "log_liveness")
@@ -172,7 +172,7 @@ class WindowSums:
                  motion_statistic: float | None = None) -> WindowFeatures | None:
         """:class:`WindowFeatures` of the frames in ``(t - span, t]`` (None if too few frames);
         ``motion_statistic`` is :meth:`motion_statistic` at ``t`` when the caller has it already."""
-        span, profile, moving, recent, end = (int(i) for i in np.searchsorted(
+        span, profile, recent, end = (int(i) for i in np.searchsorted(
             self._times[:self.n], t - _WINDOW_AGES, side="right"))
         n = end - profile
         if end - span < 8 or n < 4:
@@ -188,27 +188,20 @@ class WindowSums:
         rate = baseline.rate_hz
         return WindowFeatures(
             baseline.node_id, t, end - span, min(n / (PROFILE_SECONDS * rate), 1.0) if rate else 0.0, float(dropped),
-            float(saturation), float(deviation), float(residual), (self._motion(moving, end) if motion_statistic is None else motion_statistic) / baseline.motion_level,
+            float(saturation), float(deviation), float(residual), (self.motion_statistic(t) if motion_statistic is None else motion_statistic) / baseline.motion_level,
             self._activity(recent, end, baseline), baseline.amplitude_shift(amp_mean), max(liveness, 0.0),
             breathing or _EMPTY_VITAL, heart or _EMPTY_VITAL,
         )
 
     def motion_statistic(self, t: float) -> float:
-        """The turbulence's dispersion over the motion window ending at ``t`` (NaN if under 3 frames)."""
-        end = int(np.searchsorted(self._times[:self.n], t, side="right"))
-        start = int(np.searchsorted(self._times[:self.n], t - MOTION_WINDOW_SECONDS, side="right"))
-        return self._motion(start, end)
-
-    def _motion(self, start: int, end: int) -> float:
-        """:func:`ruview_core.node.motion.windowed_dispersion` of the turbulence over frames ``start:end``,
-        the window widened back to ``MIN_WINDOW_FRAMES`` frames at low packet rates.
+        """:func:`ruview_core.node.motion.windowed_dispersion` of the turbulence over the motion
+        window ending at ``t`` (NaN under 3 frames).
 
         A median needs the frames themselves: each frame's turbulence is the step of its running
         total (exact to rounding far below the quiet spread), so no second ring is kept in step.
         """
-        start = max(min(start, end - MIN_WINDOW_FRAMES), 0)
-        column = self._turbulence.start
-        return robust_dispersion(np.diff(self._totals[start:end + 1, column]))
+        (start,), (stop,) = window_starts(self._times[:self.n], np.array([t]))
+        return robust_dispersion(np.diff(self._totals[start:stop + 1, self._turbulence.start]))
 
     def _activity(self, start: int, end: int, baseline: NodeBaseline) -> float:
         """``motion_energy`` of the amplitude over frames ``start:end``, over the empty room's."""
@@ -223,8 +216,7 @@ class WindowSums:
 
 
 # How far back each window reaches, in the order WindowSums.features unpacks them.
-_WINDOW_AGES = np.array([max(MOTION_WINDOW_SECONDS, PROFILE_SECONDS), PROFILE_SECONDS, MOTION_WINDOW_SECONDS,
-                         ACTIVITY_SECONDS, 0.0])
+_WINDOW_AGES = np.array([max(MOTION_WINDOW_SECONDS, PROFILE_SECONDS), PROFILE_SECONDS, ACTIVITY_SECONDS, 0.0])
 
 
 def window_features(

@@ -54,8 +54,6 @@ class NodeHop:
     node_id: int
     motion: float | None
     moving: bool | None
-    statistic: float
-    quiet_level: float | None
     features: WindowFeatures | None
     received: int
     dropped: int
@@ -70,7 +68,6 @@ class NodePipeline:
                  keep_seconds: float = BREATHING_SECONDS + 2.0, factor: float | None = None) -> None:
         self.node_id = node_id
         self.baseline = baseline
-        self.self_calibrated = baseline is None
         self.factor = factor if factor is not None else (SELF_FACTOR if baseline is None else BASELINE_FACTOR)
         self.keep_seconds = keep_seconds
         self.usable = None if baseline is None else baseline.usable
@@ -85,7 +82,6 @@ class NodePipeline:
         self.level: SelfCalibratedLevel | None = None  # self-calibrated: made at the first hop, sized in seconds
         self.first_time: float | None = None
         self.last_time = -math.inf
-        self.frames_used = 0
         self.dropped_total = 0  # every frame refused since the start
         self._pending_t: list[float] = []
         self._pending: list[tuple[CsiFrame, np.ndarray]] = []
@@ -164,7 +160,6 @@ class NodePipeline:
         self.buffer.extend(cleaned.times, cleaned.csi, cleaned.saturated, cleaned.gain)
         self.sums.extend(cleaned.times, cleaned.csi[:, 0, :])
         self.last_time = float(cleaned.times[-1])
-        self.frames_used += len(cleaned)
 
     # -- per hop ---------------------------------------------------------------------------
 
@@ -192,8 +187,7 @@ class NodePipeline:
             level = self.level.update(statistic) if has_data and trusted else None
         motion = statistic / level if level and math.isfinite(statistic) else None
         moving = None if motion is None or not trusted else motion > self.factor
-        return NodeHop(t, self.node_id, motion, moving, statistic, level, features, received, dropped, saturated,
-                       has_data)
+        return NodeHop(t, self.node_id, motion, moving, features, received, dropped, saturated, has_data)
 
     def vitals_window(self, t: float, seconds: float = BREATHING_SECONDS) -> np.ndarray | None:
         """The last ``seconds`` of cleaned CSI before ``t`` on a uniform grid (None if too short)."""
