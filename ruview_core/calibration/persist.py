@@ -67,8 +67,8 @@ def write_artifact(stem: str | Path, arrays: dict[str, np.ndarray], meta: dict[s
     atomic_write_bytes(tensors, blob)
     atomic_write_json(stem.with_suffix(".json"), {**meta, "format_version": FORMAT_VERSION, "tensors_sha256": digest,
                                                  "tensors_file": tensors.name, "tensors_bytes": len(blob)})
-    for old in [stem.with_suffix(".safetensors"), *stem.parent.glob(f"{stem.name}.*.safetensors")]:
-        if old != tensors:
+    for old in artifact_files(stem):
+        if old.suffix == ".safetensors" and old != tensors:
             old.unlink(missing_ok=True)
     return digest
 
@@ -109,11 +109,9 @@ def read_artifact(stem: str | Path, what: str) -> tuple[dict[str, np.ndarray], d
     if isinstance(recorded, int) and size != recorded:
         raise StoredFileError(f"{what} file {tensor_path} is truncated or was modified ({size} bytes, written with "
                               f"{recorded}); re-create it")
-    with open(tensor_path, "rb") as handle:  # hashed in chunks: memory stays flat whatever the file holds
-        digest = hashlib.file_digest(handle, "sha256").hexdigest()
-    if digest != meta.get("tensors_sha256"):
+    blob = tensor_path.read_bytes()  # at most MAX_TENSORS_BYTES: read once, hashed and parsed from memory
+    if hashlib.sha256(blob).hexdigest() != meta.get("tensors_sha256"):
         raise StoredFileError(f"{what} file {tensor_path} is truncated or was modified (checksum mismatch); re-create it")
-    blob = tensor_path.read_bytes()
     try:
         arrays = dict(load_tensors(blob))
     except (SafetensorError, ValueError, TypeError) as error:

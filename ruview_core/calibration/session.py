@@ -67,11 +67,6 @@ class EnrollmentSession:
         append_line(self.path, json.dumps(event, sort_keys=True))
         return event
 
-    def events(self) -> tuple[list[dict[str, Any]], int]:
-        """All readable events and how many lines were unreadable (a crash can tear the last)."""
-        events, torn, _ = self.read()
-        return events, torn
-
     def read(self) -> tuple[list[dict[str, Any]], int, list[str]]:
         """The events that can be folded, the count of torn lines, and what is wrong with each
         record that parses but cannot be folded (edited or corrupted: left out, never a crash)."""

@@ -115,7 +115,7 @@ async def nodes(request: web.Request) -> web.Response:
     service = request.app[SERVICE]
     stats = service.receiver.stats
     return web.json_response({"nodes": service.nodes(), "unattributed": dict(stats.unattributed),
-                              "dropped_by_address": stats.as_dict()["dropped_by_address"]})
+                              "dropped_by_address": {a: dict(c) for a, c in stats.dropped_by_address.items()}})
 
 
 async def list_rooms(request: web.Request) -> web.Response:

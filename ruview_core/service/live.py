@@ -54,7 +54,7 @@ class LiveRoom:
                                         "fix the file"}
         if "baseline_error" in self.status:
             LOG.warning("room %s cannot sense: %s", self.enrollment.room, self.status["stale_reason"])
-        self.latest = None
+        self.latest = self.last_state = None
         baseline_id = self.monitor.baseline.baseline_id if self.monitor is not None else None
         if baseline_id != self.windows.baseline_id:
             self.windows.clear(baseline_id)

@@ -20,6 +20,8 @@ from functools import partial
 
 import numpy as np
 
+from ..dsp.resample import resample_uniform
+
 from .features import available_features, extract_feature
 from .interference import gain_lines, interference_factor
 from .periodicity import VitalSignEstimate, estimate_rate, stillness_factor
@@ -98,20 +100,9 @@ def breathing_columns(window: np.ndarray, rate_hz: float, *, feature: str | None
 def on_uniform_grid(times: np.ndarray, values: np.ndarray, rate_hz: float) -> np.ndarray:
     """Real ``values`` (``[T]`` or ``[T, M]``, one row per time) linearly interpolated onto a
     ``rate_hz`` grid from the first to the last time (unsorted and repeated times allowed)."""
-    times = np.asarray(times, dtype=np.float64)
-    values = np.asarray(values, dtype=np.float64)
-    if values.shape[:1] != times.shape:
+    if np.shape(values)[:1] != np.shape(times):
         raise ValueError("values must have one row per time")
-    order = np.argsort(times, kind="stable")
-    times, values = times[order], values[order]
-    keep = np.append(np.diff(times) > 0, True)
-    times, values = times[keep], values[keep]
-    grid = times[0] + np.arange(int(np.floor((times[-1] - times[0]) * rate_hz + 1e-9)) + 1) / rate_hz
-    right = np.clip(np.searchsorted(times, grid, side="right"), 1, times.size - 1)
-    left = right - 1
-    weight = (grid - times[left]) / np.maximum(times[right] - times[left], 1e-12)
-    weight = np.clip(weight, 0.0, 1.0).reshape((-1,) + (1,) * (values.ndim - 1))
-    return values[left] * (1.0 - weight) + values[right] * weight
+    return resample_uniform(times, np.asarray(values, dtype=np.float64), rate_hz, max_gap=np.inf).values
 
 
 def scene_stillness(
