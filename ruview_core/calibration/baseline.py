@@ -24,11 +24,14 @@ from ..node.cleaning import clean, dominant_kind, group_by_node, packet_rate, ra
 from ..node.motion import (
     BASELINE_FACTOR, UNTRUSTED_SECONDS, come_and_go, quiet_level, slow_structure, turbulence, windowed_dispersion,
 )
+from ..vitals.breathing import BREATHING_BAND_BPM, on_uniform_grid
+from ..vitals.interference import gain_lines
 
 MIN_BASELINE_SECONDS = 10.0
 SPAN_TOLERANCE_S = 0.5
 DEFAULT_BASELINE_SECONDS = 30.0
 MIN_FRAMES_PER_SECOND = 5.0
+MIN_LINE_CYCLES = 4.0
 # Window lengths shared by the baseline's own floors and the runtime features.
 PROFILE_SECONDS = 10.0
 ACTIVITY_SECONDS = 2.0
@@ -69,6 +72,9 @@ class NodeBaseline:
     n_frames: int
     seconds: float
     bandwidth_mhz: int = 20  # the channel width of the frames it was fitted on (node.cleaning.frame_kind)
+    # [L, 2] frequency (Hz) and strength of the lines in the receiver's overall gain with nobody
+    # there (vitals.interference); None for a baseline stored before they were measured.
+    gain_lines: np.ndarray | None = None
 
     @property
     def frequency_index(self) -> np.ndarray:
@@ -121,6 +127,8 @@ def node_arrays(node: NodeBaseline) -> dict[str, np.ndarray]:
     arrays: dict[str, np.ndarray] = {}
     for name in NodeBaseline.__dataclass_fields__:
         value = getattr(node, name)
+        if value is None:  # not measured (an older baseline): hashed and stored as before
+            continue
         value = np.asarray(value)
         if np.iscomplexobj(value):
             arrays[f"{name}.real"] = np.ascontiguousarray(value.real, dtype=np.float64)
@@ -221,7 +229,21 @@ def fit_node_baseline(node_id: int, frames: list[CsiFrame], min_seconds: float =
         node_id, rate, usable, amp_mean, amp_var, np.angle(resultant), 1 - np.abs(resultant), mean, scale,
         amp_scale, eigenmodes, level, float(max(motion, default=1.0)), float(np.median(activity)) if activity else 0.0,
         float(own[:, 0].max()), float(own[:, 1].max()), int(t.size), float(t[-1]), kind[1],
+        empty_gain_lines(cleaned.times, cleaned.gain, rate),
     )
+
+
+def empty_gain_lines(times: np.ndarray, gain: np.ndarray, rate_hz: float) -> np.ndarray:
+    """``[L, 2]`` frequency (Hz) and strength of the lines in the empty room's overall gain in the
+    breathing band: the receiver's own rhythms, which a person's breathing is not taken for.
+    A line needs ``MIN_LINE_CYCLES`` periods in the capture: an AGC step's slope makes a hump
+    at the band's low edge, not a rhythm."""
+    span = float(np.ptp(times)) if len(times) else 0.0
+    low = max(BREATHING_BAND_BPM[0] / 60.0, MIN_LINE_CYCLES / max(span, 1e-9))
+    high = BREATHING_BAND_BPM[1] / 60.0
+    log_gain = np.log(np.maximum(np.asarray(gain, dtype=np.float64), 1e-12))
+    lines = gain_lines(on_uniform_grid(times, log_gain, rate_hz), rate_hz, low, high) if low < high else []
+    return np.array([line for line in lines if line[0] >= low], dtype=np.float64).reshape(-1, 2)
 
 
 def _windows(z: np.ndarray, t: np.ndarray, seconds: float, min_frames: int, hop: float = 1.0) -> list[np.ndarray]:
@@ -279,6 +301,8 @@ def load_baseline(stem) -> RoomBaseline:
                 activity_floor=float(scalars["activity_floor"]), deviation_floor=float(scalars["deviation_floor"]),
                 residual_floor=float(scalars["residual_floor"]), n_frames=int(scalars["n_frames"]),
                 seconds=float(scalars["seconds"]), bandwidth_mhz=int(scalars.get("bandwidth_mhz", 20)),
+                gain_lines=require(arrays, f"node{node_id}/gain_lines", what, "f", (-1, 2))
+                if f"node{node_id}/gain_lines" in arrays else None,
             )
         baseline = RoomBaseline(str(meta["baseline_id"]), float(meta["created_at"]), nodes, str(meta["content_hash"]))
     except (KeyError, TypeError, ValueError) as error:

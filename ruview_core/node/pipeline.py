@@ -207,8 +207,8 @@ class NodePipeline:
 
         Breathing gets the packets themselves with their times and overall gain (the estimator
         computes its features per packet, so complex CSI is never interpolated across packets,
-        and a rhythm the receiver's gain shares is not taken for a body's); heart rate the
-        uniform window."""
+        and a rhythm the receiver's gain shares is not taken for a body's, unless the baseline
+        says the empty room's gain did not have it); heart rate the uniform window."""
         frequency_index = None if self.amplitude_only else self.frequency_index
         if self.amplitude_only:  # the features that need phase cannot be computed from amplitudes
             breathing_feature = heart_feature = None
@@ -220,4 +220,5 @@ class NodePipeline:
                 csi = np.abs(csi)
             packets = (times[start:], csi[start:], np.log(np.maximum(gain[start:], 1e-12)))
         return estimate_vitals(self.rate_hz or 0.0, frequency_index, self.vitals_window(t),
-                               breathing_feature, heart_feature, packets=packets)
+                               breathing_feature, heart_feature, packets=packets,
+                               empty_gain_lines=None if self.baseline is None else self.baseline.gain_lines)

@@ -23,7 +23,7 @@ import numpy as np
 from ..dsp.resample import resample_uniform
 
 from .features import available_features, extract_feature
-from .interference import gain_lines, interference_factor
+from .interference import gain_lines, interference_factor, lines_seen_empty
 from .periodicity import VitalSignEstimate, estimate_rate, stillness_factor
 from .rhythm import find_rhythm
 
@@ -49,6 +49,7 @@ def estimate_breathing(
     band_bpm: tuple[float, float] = BREATHING_BAND_BPM,
     times: np.ndarray | None = None,
     gain: np.ndarray | None = None,
+    empty_gain_lines: np.ndarray | None = None,
 ) -> VitalSignEstimate:
     """Breathing rate of a ``[T, S]`` / ``[T, antennas, S]`` window.
 
@@ -59,7 +60,9 @@ def estimate_breathing(
     interpolated onto a ``rate_hz`` grid (interpolating complex CSI across packets mixes two
     random phase offsets and makes false dips). ``gain`` is the per-row overall gain (``[T]``
     or ``[T, G]``: mean amplitude before normalisation, RSSI, ...); a rhythm it shares is not
-    a body's. ``bpm`` is None (``raw_bpm`` still tells the best guess) below ``min_confidence``.
+    a body's, unless ``empty_gain_lines`` (``[L, 2]`` frequency in Hz and strength, the lines
+    of the receiver's gain in the empty room: the baseline's) says the empty room did not have
+    it (a body moves the total power too). ``bpm`` is None (``raw_bpm`` still tells the best guess) below ``min_confidence``.
     """
     window = np.asarray(window)
     chosen, columns = _feature_columns(window, feature, frequency_index)
@@ -81,6 +84,8 @@ def estimate_breathing(
         # the gain's, even when the gain shows it too (a body moves the total power as well).
         if gain is not None and chosen not in GAIN_FREE_FEATURES:
             lines, tolerance = gain_lines(gain, rate_hz, low, high), 1.5 * rate_hz / columns.shape[0]
+            if empty_gain_lines is not None:
+                lines = lines_seen_empty(lines, empty_gain_lines, tolerance)
             penalty = partial(interference_factor, lines=lines, tolerance_hz=tolerance)
         rhythm = find_rhythm(columns, rate_hz, low, high, penalty=penalty)
         freq, confidence = rhythm.freq_hz, rhythm.confidence * stillness

@@ -121,6 +121,45 @@ def test_a_rhythm_the_overall_gain_carries_is_not_a_body():
     assert committed_with == 0
 
 
+def _body_in_the_gain(seed: int, bpm: float = 14.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One antenna at 2.4 GHz whose strong chest echo moves the total power as well as the
+    shape (as the simulated person does), with the log overall gain a receiver reports."""
+    rng = np.random.default_rng(seed)
+    times = packet_times(60.0, 10.0, seed)
+    static = rng.normal(size=56) + 1j * rng.normal(size=56)
+    echo = 0.6 * np.exp(1j * np.linspace(0, 1.5, 56)) * (1 + 0.3 * rng.normal(size=56))
+    rotation = np.exp(1j * 4 * np.pi * 2e-3 * np.sin(2 * np.pi * bpm / 60.0 * times) / 0.125)
+    csi = static[None] + echo[None] * rotation[:, None]
+    csi = csi + 0.03 * (rng.normal(size=csi.shape) + 1j * rng.normal(size=csi.shape))
+    csi = csi * np.exp(1j * rng.uniform(-np.pi, np.pi, (times.size, 1)))
+    return times, csi, np.log(np.abs(csi).mean(axis=1))
+
+
+def test_a_body_that_moves_the_total_power_is_kept_when_the_empty_room_had_no_such_line():
+    for seed in range(3):
+        times, csi, level = _body_in_the_gain(seed)
+        # Without a baseline the gain's line rules the rate out (the simulator's regression).
+        assert estimate_breathing(csi, 10.0, times=times, gain=level).bpm is None
+        kept = estimate_breathing(csi, 10.0, times=times, gain=level, empty_gain_lines=np.zeros((0, 2)))
+        assert kept.bpm is not None and abs(kept.bpm - 14.0) < 0.5, (seed, kept)
+        # The same line in the empty room's gain: the receiver's, not a body's.
+        seen = estimate_breathing(csi, 10.0, times=times, gain=level, empty_gain_lines=np.array([[14.0 / 60.0, 1.0]]))
+        assert seen.bpm is None
+
+
+def test_the_receivers_own_comb_stays_ruled_out_when_the_empty_room_shows_it():
+    from ruview_core.vitals.interference import gain_lines
+
+    for seed in range(4):
+        times, csi, level = _gain_comb_csi(seed)
+        empty_times, _, empty_level = _gain_comb_csi(seed + 10)
+        empty = gain_lines(on_uniform_grid(empty_times[empty_times < 30.0], empty_level[empty_times < 30.0, 0], 10.0),
+                           10.0, 3.0 / 60.0, 40.0 / 60.0)
+        assert empty, "the pulse train shows in the empty room's gain"
+        estimate = estimate_breathing(csi, 10.0, times=times, gain=level, empty_gain_lines=np.array(empty))
+        assert estimate.bpm is None, (seed, estimate)
+
+
 def test_a_breath_hold_in_an_established_rhythm_is_a_pause_with_its_duration():
     times = packet_times(95.0, 10.0, seed=6)
     breathing = ~((times >= 45.0) & (times < 62.0))
@@ -174,3 +213,22 @@ def test_heart_rate_stays_unknown_on_a_phantom_without_a_heart():
     window = resample_uniform(take.times[rows], take.csi[rows], take.rate_hz, max_gap=1.0, method="nearest")
     heart = estimate_heart_rate(window.values, take.rate_hz)
     assert heart.bpm is None and heart.raw_bpm is not None
+
+
+def test_the_node_chain_gives_the_estimator_the_empty_rooms_gain_lines(monkeypatch):
+    from ruview_core.calibration.baseline import capture_baseline
+    from ruview_core.node import pipeline as node_pipeline
+
+    from ._enrolled_room import stream
+
+    baseline = capture_baseline(stream("empty", 21, 12, nodes=1)).nodes[1]
+    seen = []
+    real = node_pipeline.estimate_vitals
+    monkeypatch.setattr(node_pipeline, "estimate_vitals",
+                        lambda *args, **kwargs: seen.append(kwargs.get("empty_gain_lines")) or real(*args, **kwargs))
+    chain = node_pipeline.NodePipeline(1, baseline)
+    for frame in stream("sit", 22, 25, nodes=1):
+        chain.push(frame)
+    chain.absorb()
+    chain.vitals(25.0)
+    assert seen and seen[0] is baseline.gain_lines and seen[0].shape[1] == 2

@@ -56,3 +56,34 @@ def test_baseline_round_trip_and_tamper_detection(tmp_path):
         load_baseline(tmp_path / "baseline")
     with pytest.raises(StoredFileError, match="no baseline"):
         load_baseline(tmp_path / "elsewhere")
+
+
+def _with_gain_pulses(frames, period_s: float = 6.1):
+    """The frames with the receiver's gain pulsing every ``period_s`` (the ESP32 line)."""
+    import dataclasses
+
+    for frame in frames:
+        pulse = 1.0 + 0.4 * (np.mod(frame.timestamp, period_s) < 0.4)
+        yield dataclasses.replace(frame, csi=frame.csi * pulse)
+
+
+def test_baseline_keeps_the_lines_of_the_empty_rooms_gain(tmp_path):
+    plain = capture_baseline(stream("empty", 15, 31)).nodes[1]
+    pulsed = capture_baseline(_with_gain_pulses(stream("empty", 15, 31))).nodes[1]
+    assert not np.any(np.abs(plain.gain_lines[:, 0] - 1 / 6.1) < 0.02)
+    assert np.any(np.abs(pulsed.gain_lines[:, 0] - 1 / 6.1) < 0.02), pulsed.gain_lines
+    assert pulsed.gain_lines.shape[1] == 2
+    baseline = capture_baseline(_with_gain_pulses(stream("empty", 15, 31)))
+    save_baseline(baseline, tmp_path / "baseline")
+    np.testing.assert_array_equal(load_baseline(tmp_path / "baseline").nodes[1].gain_lines, baseline.nodes[1].gain_lines)
+
+
+def test_a_baseline_stored_before_gain_lines_loads_without_them(tmp_path):
+    import dataclasses
+
+    from ruview_core.calibration.baseline import RoomBaseline, content_hash
+
+    baseline = capture_baseline(stream("empty", 14, 12))
+    older = {i: dataclasses.replace(n, gain_lines=None) for i, n in baseline.nodes.items()}
+    save_baseline(RoomBaseline("old", 0.0, older, content_hash(older)), tmp_path / "baseline")
+    assert load_baseline(tmp_path / "baseline").nodes[1].gain_lines is None
