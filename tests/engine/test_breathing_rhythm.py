@@ -232,3 +232,14 @@ def test_the_node_chain_gives_the_estimator_the_empty_rooms_gain_lines(monkeypat
     chain.absorb()
     chain.vitals(25.0)
     assert seen and seen[0] is baseline.gain_lines and seen[0].shape[1] == 2
+
+
+def test_the_phantom_score_tells_the_best_guess_apart_from_what_is_committed():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from real_breathing import Take, TakeResult, Window, phantom_scores
+
+    take = Take("t", "nist_breathesmart", "phantom_1ant", 12.0, np.zeros(1), np.zeros((1, 1, 1)), np.zeros((1, 2)))
+    result = TakeResult(take, [Window(40.0, 12.5, 0.1), Window(42.0, 20.0, 0.05), Window(44.0, 12.0, 0.9)])
+    scores = phantom_scores([result], threshold=0.3)
+    assert scores["coverage"] == pytest.approx(1 / 3, abs=1e-3) and scores["mae_bpm"] == 0.0
+    assert scores["raw_within_2"] == pytest.approx(2 / 3, abs=1e-3)
