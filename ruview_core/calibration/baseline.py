@@ -229,7 +229,7 @@ def fit_node_baseline(node_id: int, frames: list[CsiFrame], min_seconds: float =
         node_id, rate, usable, amp_mean, amp_var, np.angle(resultant), 1 - np.abs(resultant), mean, scale,
         amp_scale, eigenmodes, level, float(max(motion, default=1.0)), float(np.median(activity)) if activity else 0.0,
         float(own[:, 0].max()), float(own[:, 1].max()), int(t.size), float(t[-1]), kind[1],
-        empty_gain_lines(cleaned.times, cleaned.gain, rate),
+        None if cleaned.gain is None else empty_gain_lines(cleaned.times, cleaned.gain, rate),
     )
 
 
