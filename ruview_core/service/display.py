@@ -69,7 +69,10 @@ class RoomDisplay:
     """The display side of one :class:`~ruview_core.service.live.LiveRoom`."""
 
     traces: dict[int, NodeTrace] = field(default_factory=dict)
-    moving_windows: dict[str, list[int]] = field(default_factory=dict)  # job id -> [moving, judged] per hop
+    # The anchor capture being shown: its job id, [moving, judged] hops so far, each node's latest gates.
+    capture: str | None = None
+    moving: dict[int, list[int]] = field(default_factory=dict)
+    gates: dict[int, dict[str, Any]] = field(default_factory=dict)
     last_hop_t: dict[int, float] = field(default_factory=dict)
 
     def sample(self, frame: CsiFrame, usable: np.ndarray | None) -> None:
@@ -88,8 +91,11 @@ class RoomDisplay:
         trace.columns.append((round(t, 2), bands(amplitude)))
 
     def message(self, room: str, live: LiveRoom, node_stats: dict[int, dict[str, Any]], job: Job | None,
-                summary: dict[str, Any]) -> dict[str, Any]:
-        """The room's display message; takes the heatmap columns gathered since the last one."""
+                summary: dict[str, Any], state: dict[str, Any] | None) -> dict[str, Any]:
+        """The room's display message; takes the heatmap columns gathered since the last one.
+
+        ``summary`` is the room's (GET /rooms/{room}), ``state`` its published fused state (GET
+        /rooms/{room}/state), so the page shows what the API says."""
         monitor = live.monitor
         nodes = []
         node_ids = sorted(set(self.traces) | set(monitor.nodes if monitor else ()))
@@ -105,14 +111,12 @@ class RoomDisplay:
                 entry.update(motion_entry(node_monitor))
                 entry["breathing"] = self._breathing(trace, node_monitor)
             nodes.append(entry)
-        state = live.last_state
-        fresh = summary.get("online") and live.latest is not None
+        readings = live.last_state.nodes.values() if state is not None and live.last_state is not None else ()
         return {"type": "display", "room": room, "sent_at": round(time.time(), 3), "status": summary.get("status"),
                 "next_step": next_step(summary), "attention": summary.get("attention"),
                 "stale_reason": summary.get("stale_reason"), "anchors": summary.get("anchors"),
                 "nodes": nodes,
-                "state": live.latest if fresh else None,
-                "node_readings": [n.to_dict() for n in state.nodes.values()] if fresh and state is not None else [],
+                "state": state, "node_readings": [n.to_dict() for n in readings],
                 "enrollment": self._enrollment(live, job)}
 
     def _breathing(self, trace: NodeTrace, node: NodeMonitor) -> dict[str, Any] | None:
@@ -131,11 +135,11 @@ class RoomDisplay:
         """During an anchor capture: the anchor and its quality gates judged on the hops so far
         (a preview; the capture's own verdict comes in its job result)."""
         if job is None or job.kind != "anchor" or job.anchor is None or live.monitor is None:
-            self.moving_windows.clear()
+            self.capture = None
             return None
+        if job.job_id != self.capture:
+            self.capture, self.moving, self.gates = job.job_id, {}, {}
         spec = get_anchor(job.anchor)
-        counts = self.moving_windows.setdefault(job.job_id, [0, 0])
-        gates = []
         for node_id, node in sorted(live.monitor.nodes.items()):
             hop, baseline = node.last_hop, node.baseline
             features = None if hop is None else hop.features
@@ -144,11 +148,13 @@ class RoomDisplay:
             self.last_hop_t[node_id] = hop.t
             limit = SMALL_MOVE_LIMIT if spec.moving else STILL_MOTION_LIMIT
             moving = features.motion > max(limit, limit * baseline.motion_floor)
+            counts = self.moving.setdefault(node_id, [0, 0])
             counts[0] += int(moving)
             counts[1] += 1
-            gates.append(node_gates(node_id, spec, features, baseline, counts, hop.received))
+            self.gates[node_id] = node_gates(node_id, spec, features, baseline, counts, hop.received)
         return {"job_id": job.job_id, "anchor": spec.name, "instruction": spec.instruction,
-                "progress": job.progress, "seconds_left": job.seconds_left, "state": job.state, "gates": gates}
+                "progress": job.progress, "seconds_left": job.seconds_left, "state": job.state,
+                "gates": [self.gates[n] for n in sorted(self.gates)]}
 
 
 def motion_entry(node: NodeMonitor) -> dict[str, Any]:

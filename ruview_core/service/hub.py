@@ -302,7 +302,8 @@ class RuViewService:
                 continue
             if stats is None:
                 stats = {node: counters.as_dict() for node, counters in self.receiver.stats.nodes.items()}
-            message = live.display.message(room_id, live, stats, self.jobs.running(room_id), self.room_summary(room_id))
+            message = live.display.message(room_id, live, stats, self.jobs.running(room_id), self.room_summary(room_id),
+                                           self.room_state(room_id)["state"])
             self.subscribers.publish(message, room_id, display=True)
 
     def _suppress_mqtt(self) -> None:

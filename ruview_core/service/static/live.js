@@ -116,7 +116,7 @@ function drawEnrollment(enrollment) {
   $("anchor").textContent = enrollment.anchor;
   $("instruction").textContent = enrollment.instruction;
   $("progress").value = enrollment.progress || 0;
-  $("capture-result").textContent = "capturing: the checks below are judged on each second so far";
+  $("capture-result").textContent = "capturing: each check is judged on the latest second (moving share: so far)";
   $("capture-result").className = "result";
   const gates = $("gates");
   gates.replaceChildren();
@@ -168,7 +168,7 @@ function drawState(message) {
   const body = $("readings").tBodies[0];
   body.replaceChildren();
   const why = message.stale_reason || message.attention || (state && state.veto_reason);
-  $("state-note").textContent = state ? (why || "") : `no live state: ${why || "no frames from the room's nodes"}`;
+  $("state-note").textContent = state ? (why || "") : `no live state: ${why || "none yet (the room's nodes send no frames, or it was just re-loaded)"}`;
   if (!state) return;
   for (const name of READINGS) {
     const reading = state[name] || { value: null, confidence: 0, label: "unknown" };
