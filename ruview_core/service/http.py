@@ -244,6 +244,8 @@ def _subscribe(service: RuViewService, subscriber: Subscriber, text: str) -> dic
     for room in sorted(service.registry.rooms):  # the current picture first, then changes
         if subscriber.wants(room):
             subscriber.offer({"type": "state", **service.room_state(room)})
+    if subscriber.display:  # a live view draws at once rather than at the next display tick
+        service.publish_display()
     return {"type": "subscribed", "rooms": None if rooms is None else sorted(subscriber.rooms)}
 
 

@@ -288,8 +288,11 @@ class RuViewService:
         self._suppress_mqtt()
 
     async def _display_forever(self) -> None:
-        while True:
-            await asyncio.sleep(DISPLAY_INTERVAL_S)
+        loop = asyncio.get_running_loop()
+        due = loop.time()
+        while True:  # at a fixed rate: a page counts on DISPLAY_INTERVAL_S
+            due = max(due + DISPLAY_INTERVAL_S, loop.time())
+            await asyncio.sleep(due - loop.time())
             self.publish_display()
 
     def publish_display(self) -> None:
