@@ -129,6 +129,8 @@ class RoomDisplay:
             trace.wave = breathing_picture(node.pipeline.vitals_window(hop.t), node.pipeline.rate_hz or 0.0,
                                            None if estimate is None else (estimate.bpm or estimate.raw_bpm),
                                            None if estimate is None else estimate.confidence)
+            if trace.wave is not None:  # the estimator's best peak, trusted or below its confidence
+                trace.wave["trusted"] = estimate is not None and estimate.bpm is not None
         return trace.wave
 
     def _enrollment(self, live: LiveRoom, job: Job | None) -> dict[str, Any] | None:

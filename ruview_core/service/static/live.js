@@ -263,7 +263,8 @@ function drawNode(node) {
     view.wavePlot.setData([breathing.wave.map((_, i) => (i - n + 1) / breathing.rate_hz), breathing.wave]);
     view.spectrumPlot.setData([breathing.spectrum_bpm, breathing.spectrum]);
     el.querySelector(".breathing-now").textContent = breathing.chosen_bpm === null ? "no peak chosen" :
-      `chosen peak ${breathing.chosen_bpm} breaths/min (confidence ${breathing.confidence})`;
+      breathing.trusted ? `chosen peak ${breathing.chosen_bpm} breaths/min (confidence ${breathing.confidence})`
+        : `best peak ${breathing.chosen_bpm} breaths/min, not trusted (confidence ${breathing.confidence}): no rhythm`;
   }
 }
 
