@@ -8,7 +8,7 @@ PIP_INSTALL = $(PY) -m pip install --quiet
 # Inside the venv, so that an older .venv (made with 3.13.0 before) is replaced, not reused.
 PYTHON_STAMP := $(VENV)/.python-3.13.2-or-newer
 
-.PHONY: demo test test-engine bench clean
+.PHONY: demo test test-engine bench clean live-view-assets
 
 $(PYTHON_STAMP):
 	rm -rf $(VENV)
@@ -35,6 +35,22 @@ test: $(VENV)/.installed-test
 	# The integration against a real Home Assistant core (the plugin on), fed by the real service over UDP.
 	$(PY) -m pytest tests/integration
 	$(PY) -m mypy --strict custom_components/ruview
+	# The add-on's live view in Debian's chromium, through a loopback stand-in for the ingress proxy.
+	$(MAKE) --no-print-directory test-live-view
+
+# --- The add-on's live view: uPlot from the npm registry, pinned in addon/frontend/package-lock.json,
+# copied next to the page (the add-on image's node stage does the same; nothing from a CDN at run time).
+LIVE_VIEW_VENDOR := ruview_core/service/static/vendor
+LIVE_VIEW_FILES := node_modules/uplot/dist/uPlot.iife.min.js node_modules/uplot/dist/uPlot.min.css node_modules/uplot/LICENSE
+
+$(LIVE_VIEW_VENDOR)/.uplot-stamp: addon/frontend/package.json addon/frontend/package-lock.json
+	scripts/ensure-debian-packages.sh npm:npm
+	cd addon/frontend && npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p $(LIVE_VIEW_VENDOR)
+	cd addon/frontend && cp $(LIVE_VIEW_FILES) $(CURDIR)/$(LIVE_VIEW_VENDOR)/
+	touch $@
+
+live-view-assets: $(LIVE_VIEW_VENDOR)/.uplot-stamp
 
 bench: $(VENV)/.installed-base
 	$(PIP_INSTALL) -e '.[bench]'  # csiread, for comparison only
@@ -54,7 +70,7 @@ E2E_PYTHON := $(E2E_PYTHON_PREFIX)/bin/python3.13
 HASS_VENV ?= $(E2E_CACHE)/hass-venv
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: test-e2e e2e-deps
+.PHONY: test-e2e e2e-deps test-live-view
 
 $(E2E_PYTHON_PREFIX)/.ruview-built:
 	scripts/build-python.sh $(E2E_PYTHON_PREFIX) >/dev/null
@@ -73,3 +89,8 @@ e2e-deps: $(HASS_VENV)/.ruview-hass-stamp $(CHROMIUM)
 test-e2e: $(VENV)/.installed-test e2e-deps
 	$(PIP_INSTALL) -e '.[test,e2e]'  # playwright (the Python package only: the browser is Debian's)
 	RUVIEW_HASS_VENV=$(HASS_VENV) $(PY) -m pytest -p no:homeassistant tests/e2e -q -s
+
+# The live view needs no Home Assistant: chromium, Playwright and the page's vendor files only.
+test-live-view: $(VENV)/.installed-test $(CHROMIUM) $(LIVE_VIEW_VENDOR)/.uplot-stamp
+	$(PIP_INSTALL) -e '.[test,e2e]'
+	$(PY) -m pytest -p no:homeassistant tests/e2e/test_live_view.py -q

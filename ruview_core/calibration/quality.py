@@ -26,6 +26,19 @@ SMALL_MOVE_LIMIT = 1.06
 MAX_MOVING_SHARE = 0.3
 MIN_RHYTHM_CONFIDENCE = 0.2
 AGREEMENT_BPM = 0.5
+# The refusals, also shown live by the add-on's page while a capture runs.
+REASON_CLIPPING = "the signal is clipping: move the sensor a little further from the router, then retry"
+REASON_UNCHANGED = "hardly different from the empty room: stand between the router and the sensor, then retry"
+REASON_NOT_EMPTY = ("the room does not look empty: leave the room and close the door, or re-calibrate "
+                    "if furniture moved")
+REASON_NOT_MOVING = "hardly any movement seen: keep shifting, moving your arms and fidgeting for the whole time"
+REASON_TOO_MOVING = "too much movement: stay as still as you can for the whole time, then retry"
+
+
+def no_rhythm_reason(low: float, high: float) -> str:
+    pace = "slowly, about 4 s in and 4 s out" if high <= 12 else "normally and evenly"
+    return (f"no clear breathing rhythm in {low:g}-{high:g} breaths/min: sit still facing the "
+            f"sensor and breathe {pace}, then retry")
 
 
 @dataclass(frozen=True)
@@ -55,7 +68,7 @@ def check_anchor(anchor: Anchor, baseline: RoomBaseline, records: list[AnchorFea
     clipping = max(saturated.get(n, 0) / max(frames.get(n, 1), 1) for n in frames)
     metrics["saturation"] = round(clipping, 3)
     if clipping > MAX_SATURATION:
-        reasons.append("the signal is clipping: move the sensor a little further from the router, then retry")
+        reasons.append(REASON_CLIPPING)
 
     shift = {r.node_id: float(np.exp(np.median(r.summary[:, 0])) / max(baseline.nodes[r.node_id].deviation_floor, 1.0))
              for r in records}
@@ -63,28 +76,24 @@ def check_anchor(anchor: Anchor, baseline: RoomBaseline, records: list[AnchorFea
     metrics.update(shift={n: round(v, 2) for n, v in shift.items()}, rhythm_confidence=round(best_rhythm, 2))
     changed = max(shift.values()) > PRESENCE_MARGIN or best_rhythm >= MIN_RHYTHM_CONFIDENCE
     if anchor.presence and not changed:
-        reasons.append("hardly different from the empty room: stand between the router and the sensor, "
-                       "then retry")
+        reasons.append(REASON_UNCHANGED)
     if not anchor.presence and max(shift.values()) > PRESENCE_MARGIN:
-        reasons.append("the room does not look empty: leave the room and close the door, or re-calibrate "
-                       "if furniture moved")
+        reasons.append(REASON_NOT_EMPTY)
 
     moving_share = max(_moving_share(r, baseline, SMALL_MOVE_LIMIT if anchor.moving else STILL_MOTION_LIMIT)
                        for r in records)
     metrics["moving_share"] = round(moving_share, 2)
     if anchor.moving and moving_share < MAX_MOVING_SHARE:
-        reasons.append("hardly any movement seen: keep shifting, moving your arms and fidgeting for the whole time")
+        reasons.append(REASON_NOT_MOVING)
     if not anchor.moving and moving_share > MAX_MOVING_SHARE:
-        reasons.append("too much movement: stay as still as you can for the whole time, then retry")
+        reasons.append(REASON_TOO_MOVING)
 
     if anchor.breathing_band_bpm is not None:
         low, high = anchor.breathing_band_bpm
         found = [float(bpm) for r in records for bpm in _rhythm_in_band(r.vitals, low, high)]
         metrics["breathing_bpm"] = round(float(np.median(found)), 1) if found else None
         if not found:
-            pace = "slowly, about 4 s in and 4 s out" if high <= 12 else "normally and evenly"
-            reasons.append(f"no clear breathing rhythm in {low:g}-{high:g} breaths/min: sit still facing the "
-                           f"sensor and breathe {pace}, then retry")
+            reasons.append(no_rhythm_reason(low, high))
     return GateResult(not reasons, tuple(reasons), metrics)
 
 

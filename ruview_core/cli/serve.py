@@ -32,6 +32,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                         help="API bearer token (default $RUVIEW_TOKEN, else made once and kept in the data dir)")
     parser.add_argument("--allow-node", type=int, action="append", default=[], metavar="ID",
                         help="accept only these node ids (repeatable)")
+    parser.add_argument("--trusted-proxy", action="append", default=[], metavar="ADDRESS",
+                        help="address of Home Assistant's ingress proxy, whose requests with an ingress path need no "
+                             "token (repeatable; default the Supervisor's 172.30.32.2)")
     parser.add_argument("--mqtt-host", default=os.environ.get("RUVIEW_MQTT_HOST"), help="MQTT broker (discovery)")
     parser.add_argument("--mqtt-port", type=int, default=_env_number("RUVIEW_MQTT_PORT", 1883))
     parser.add_argument("--mqtt-username", default=os.environ.get("RUVIEW_MQTT_USERNAME"))
@@ -57,7 +60,8 @@ def run(args: argparse.Namespace) -> int:
         mqtt = MqttSettings(args.mqtt_host, args.mqtt_port, args.mqtt_username, args.mqtt_password)
     config = ServiceConfig(data_dir=args.data_dir.expanduser(), host=args.host, port=args.port,
                            udp_port=args.udp_port, token=args.token, mqtt=mqtt, allow_nodes=tuple(args.allow_node),
-                           learn_every_s=max(args.learn_every, 0.0) * 3600.0)
+                           learn_every_s=max(args.learn_every, 0.0) * 3600.0,
+                           trusted_addresses=tuple(args.trusted_proxy) or ServiceConfig.trusted_addresses)
     try:
         asyncio.run(serve(config))
     except OSError as error:

@@ -17,6 +17,7 @@ class Subscriber:
     ws: web.WebSocketResponse
     rooms: set[str] | None = None  # None: every room
     integration: bool = False  # the Home Assistant integration (MQTT discovery steps aside for it)
+    display: bool = False  # a live view: also gets the rooms' display messages
     outbox: asyncio.Queue = field(default_factory=lambda: asyncio.Queue(maxsize=OUTBOX))
     dropped: int = 0
 
@@ -51,10 +52,14 @@ class Subscribers:
     def integration_connected(self) -> bool:
         return any(member.integration for member in self.members)
 
-    def publish(self, message: dict[str, Any], room: str | None = None) -> None:
+    def publish(self, message: dict[str, Any], room: str | None = None, *, display: bool = False) -> None:
         for member in self.members:
-            if member.wants(room):
+            if member.wants(room) and (member.display or not display):
                 member.offer(message)
+
+    def displayed(self, rooms: list[str]) -> set[str]:
+        """The rooms of ``rooms`` some live view shows."""
+        return {room for member in self.members if member.display for room in rooms if member.wants(room)}
 
     async def close(self) -> None:
         for member in list(self.members):

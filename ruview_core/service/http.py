@@ -1,6 +1,6 @@
 """The REST + WebSocket API of ``ruview serve`` (``/api/v1``), over :class:`RuViewService`.
 
-Every endpoint but ``/health`` and ``/openapi.json`` wants ``Authorization: Bearer TOKEN``;
+Every endpoint but ``/health``, ``/openapi.json`` and the live view's page and files (no data in them) wants ``Authorization: Bearer TOKEN``;
 requests through Home Assistant's ingress proxy (from its address, with its ingress path) are trusted. Every refusal is a 4xx with
 ``{"error": CODE, "message": TEXT}`` and changes nothing.
 """
@@ -23,6 +23,9 @@ from .guard import ConnectionGuard
 from .hub import RuViewService
 from .labels import add_routes as add_label_routes
 from .openapi import openapi_document
+from .page import add_routes as add_page_routes
+from .page import is_page
+from .placement import placement
 from .registry import RegistryError
 from .tasks import bank_versions, rollback_bank, start_anchor, start_baseline, start_learning, start_training
 
@@ -42,7 +45,7 @@ def _error(status: int, message: str) -> web.Response:
 @web.middleware
 async def errors_and_auth(request: web.Request, handler: Handler) -> web.StreamResponse:
     service = request.app[SERVICE]
-    if request.path not in PUBLIC and not _authorized(request, service):
+    if request.path not in PUBLIC and not is_page(request.path) and not _authorized(request, service):
         return _error(401, "missing or wrong bearer token (the add-on's token is in its log and data folder)")
     try:
         return await handler(request)
@@ -179,6 +182,11 @@ async def room_state(request: web.Request) -> web.Response:
     return web.json_response(request.app[SERVICE].room_state(_room(request)))
 
 
+async def room_placement(request: web.Request) -> web.Response:
+    """Where to put the nodes: per node, how much a person at each enrolled spot changed its signal."""
+    return web.json_response(placement(request.app[SERVICE].rooms[_room(request)].enrollment))
+
+
 async def get_job(request: web.Request) -> web.Response:
     return web.json_response(request.app[SERVICE].jobs.get(request.match_info["job"]).to_dict())
 
@@ -230,11 +238,14 @@ def _subscribe(service: RuViewService, subscriber: Subscriber, text: str) -> dic
         return {"type": "error", "message": "rooms must be a list of room ids or null (every room)"}
     subscriber.rooms = None if rooms is None else set(rooms)
     subscriber.integration = bool(command.get("integration", False))
+    subscriber.display = bool(command.get("display", False))
     if subscriber.integration:
         service.claim_for_integration()
     for room in sorted(service.registry.rooms):  # the current picture first, then changes
         if subscriber.wants(room):
             subscriber.offer({"type": "state", **service.room_state(room)})
+    if subscriber.display:  # a live view draws at once rather than at the next display tick
+        service.publish_display()
     return {"type": "subscribed", "rooms": None if rooms is None else sorted(subscriber.rooms)}
 
 
@@ -267,9 +278,11 @@ def create_app(service: RuViewService) -> web.Application:
     app.router.add_get(f"{api}/rooms/{{room}}/bank/versions", get_bank_versions)
     app.router.add_post(f"{api}/rooms/{{room}}/bank/rollback", bank_rollback)
     app.router.add_get(f"{api}/rooms/{{room}}/state", room_state)
+    app.router.add_get(f"{api}/rooms/{{room}}/placement", room_placement)
     app.router.add_get(f"{api}/jobs/{{job}}", get_job)
     app.router.add_delete(f"{api}/jobs/{{job}}", cancel_job)
     app.router.add_delete(f"{api}/integration", release_integration)
     app.router.add_get(f"{api}/ws", websocket)
     add_label_routes(app, api)
+    add_page_routes(app)
     return app

@@ -25,6 +25,7 @@ from ..frames import CsiFrame, Packet
 from ..sources import UdpReceiver
 from ..storage import atomic_write_bytes
 from .clients import Subscribers
+from .display import DISPLAY_INTERVAL_S
 from .jobs import Job, JobManager
 from .live import LiveRoom
 from .registry import RoomConfig, RoomRegistry
@@ -119,6 +120,7 @@ class RuViewService:
         self._stale: dict[str, bool] = {}
         self._attention: dict[str, str | None] = {}
         self._ticker: asyncio.Task | None = None
+        self._display: asyncio.Task | None = None
         # Once the integration has connected, it serves the rooms until it is removed, connected or
         # not: MQTT discovery coming back during a Home Assistant restart or an integration reload
         # would give every room twice.
@@ -137,6 +139,7 @@ class RuViewService:
     async def start(self) -> None:
         await self.receiver.start()
         self._ticker = asyncio.create_task(self._tick_forever(), name="ruview-ticker")
+        self._display = asyncio.create_task(self._display_forever(), name="ruview-display")
         if self.mqtt is not None:
             self.mqtt.start()
             self._suppress_mqtt()  # before the first connect announces anything
@@ -144,10 +147,11 @@ class RuViewService:
                 self.mqtt.set_room(room.room_id, room.name, room.area)
 
     async def stop(self) -> None:
-        if self._ticker is not None:
-            self._ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._ticker
+        for task in (self._ticker, self._display):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         await self.jobs.close()
         self.receiver.close()
         await self.subscribers.close()
@@ -282,6 +286,28 @@ class RuViewService:
             if now - live.latest_at >= 1.0:  # rooms with live frames published with each state already
                 self.publish_room(room_id)
         self._suppress_mqtt()
+
+    async def _display_forever(self) -> None:
+        loop = asyncio.get_running_loop()
+        due = loop.time()
+        while True:  # at a fixed rate: a page counts on DISPLAY_INTERVAL_S
+            due = max(due + DISPLAY_INTERVAL_S, loop.time())
+            await asyncio.sleep(due - loop.time())
+            self.publish_display()
+
+    def publish_display(self) -> None:
+        """Send each room a live view shows its display message (and sample only those rooms' frames)."""
+        shown = self.subscribers.displayed(sorted(self.rooms))
+        stats = None
+        for room_id, live in self.rooms.items():
+            live.watched = room_id in shown
+            if not live.watched:
+                continue
+            if stats is None:
+                stats = {node: counters.as_dict() for node, counters in self.receiver.stats.nodes.items()}
+            message = live.display.message(room_id, live, stats, self.jobs.running(room_id), self.room_summary(room_id),
+                                           self.room_state(room_id)["state"])
+            self.subscribers.publish(message, room_id, display=True)
 
     def _suppress_mqtt(self) -> None:
         if self.mqtt is not None:

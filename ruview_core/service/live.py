@@ -15,6 +15,7 @@ from ..frames import CsiFrame
 from ..rooms import open_monitor, read_room_bank, room_status
 from ..runtime import RoomMonitor
 from ..runtime.room_state import RoomState
+from .display import RoomDisplay
 from .jobs import JobFailed
 from .rolling import RollingWindowTable
 
@@ -35,6 +36,8 @@ class LiveRoom:
     last_state: RoomState | None = None  # ``latest`` with its per-node readings
     captures: set[asyncio.Queue] = field(default_factory=set)
     windows: RollingWindowTable = field(default_factory=RollingWindowTable)
+    display: RoomDisplay = field(default_factory=RoomDisplay)
+    watched: bool = False  # a live view shows the room: its frames are sampled for display
 
     def reload(self, hop: float) -> None:
         """Re-read the baseline and bank from disk (after a capture or a training); the recent
@@ -81,6 +84,9 @@ class LiveRoom:
             if queue.full():
                 queue.get_nowait()  # a capture that fell behind loses its oldest frame, never the newest
             queue.put_nowait(frame)
+        if self.watched:
+            node = self.monitor.nodes.get(frame.node_id) if self.monitor is not None else None
+            self.display.sample(frame, None if node is None else node.baseline.usable)
         if self.monitor is None:
             return []
         closed = self.monitor.push(frame)

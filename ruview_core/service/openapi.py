@@ -111,7 +111,11 @@ def openapi_document(version: str) -> dict[str, Any]:
         "info": {"title": "RuView API", "version": version,
                  "description": "Rooms, enrollment jobs and live room states of the RuView add-on. WebSocket "
                                 "/api/v1/ws: send {\"type\": \"subscribe\", \"rooms\": [...] or null, \"integration\": "
-                                "bool}; receive messages of type state, job, node, stale, room_removed."},
+                                "bool, \"display\": bool}; receive messages of type state, job, node, stale, room_removed, and with display "
+                                "(the live view) a display message per watched room twice a second: each node's packet "
+                                "rate and loss, heatmap columns, motion index and threshold, breathing waveform and "
+                                "spectrum, the fused state with each node's readings, the calibration's next step and, "
+                                "during an anchor capture, its quality gates."},
         "components": {"schemas": _schemas(),
                        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
         "security": [{"bearer": []}],
@@ -141,6 +145,10 @@ def openapi_document(version: str) -> dict[str, Any]:
             "/api/v1/rooms/{room}/bank/rollback": {"post": _op("make an earlier bank version the room's bank",
                                                                "Rollback", params=room, body="RollbackRequest")},
             "/api/v1/rooms/{room}/state": {"get": _op("the latest fused room state", "RoomStateMessage", params=room)},
+            "/api/v1/rooms/{room}/placement": {"get": _op(
+                "where to put the nodes: per node, how much a person at each enrolled spot changed its signal "
+                "(shift over the empty room's own largest, the anchor gate's measure) and a verdict: good, weak, "
+                "not seeing the room, or unknown before any capture with a person", None, params=room)},
             "/api/v1/rooms/{room}/labels": {"post": _op(
                 "label events of the room's own sensors (PIR, door, vibration, temperature, humidity) for "
                 "camera-free supervision: a list of {t, source, kind, value, entity_id}; t in seconds since the epoch on the "

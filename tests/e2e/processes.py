@@ -138,6 +138,7 @@ class RuViewServe:
     host: str = LOOPBACK
     port: int = field(default_factory=free_port)
     udp_port: int = field(default_factory=lambda: free_port(socket.SOCK_DGRAM))
+    extra_args: tuple[str, ...] = ()  # more ``ruview serve`` options
     child: ChildProcess | None = None
 
     @property
@@ -149,7 +150,7 @@ class RuViewServe:
         command = [str(script)] if script.exists() else [sys.executable, "-m", "ruview_core.cli"]
         self.child = ChildProcess("ruview serve", [
             *command, "serve", "--data-dir", str(self.data_dir), "--host", self.host, "--port", str(self.port),
-            "--udp-port", str(self.udp_port), "--token", self.token], self.log).start()
+            "--udp-port", str(self.udp_port), "--token", self.token, *self.extra_args], self.log).start()
         wait_until("ruview serve", lambda: self.request("GET", "/health")[0] == 200, timeout_s, child=self.child)
         return self
 

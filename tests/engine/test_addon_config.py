@@ -206,8 +206,10 @@ def test_no_build_yaml():
 def test_dockerfile_builds_from_the_multi_arch_debian_base(config):
     instructions = dockerfile_instructions()
     froms = [arguments for keyword, arguments in instructions if keyword == "FROM"]
-    assert instructions[0][0] == "FROM" and len(froms) == 1
-    image = froms[0]
+    assert instructions[0][0] == "FROM" and len(froms) == 2
+    # The live view's files come from a node stage (npm ci of the pinned lock file), the image from the last.
+    assert froms[0].startswith("--platform=$BUILDPLATFORM node:") and froms[0].endswith(" AS live-view")
+    image = froms[-1]
     # Debian, because onnxruntime has no musl wheels; one multi-platform name serves every arch.
     assert image == "ghcr.io/home-assistant/base-debian:trixie" and RE_DOCKER_IMAGE_BUILD.match(image)
     assert not any(f"{arch}-" in image for arch in ARCHES)
@@ -219,6 +221,10 @@ def test_dockerfile_builds_from_the_multi_arch_debian_base(config):
     assert "apt-get install" in run and "apk " not in run
     ignore = (ADDON / "Dockerfile.dockerignore").read_text(encoding="utf-8").split()
     assert {"!ruview_core/", "!pyproject.toml", "!run.sh", "!addon/run.sh"} <= set(ignore)
+    assert "npm ci" in run and "COPY --from=live-view /vendor /usr/src/live-view-vendor" in [
+        f"{keyword} {arguments}" for keyword, arguments in instructions]
+    for context in ("addon/frontend", "frontend"):  # the repository root or the add-on folder as context
+        assert {f"!{context}/package.json", f"!{context}/package-lock.json"} <= set(ignore)
 
 
 def test_dockerfile_args_replace_build_yaml_args(config):
