@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -13,7 +14,11 @@ from ruview_core.activity.monitor import ActivityMonitor
 from ruview_core.activity.profile import FEATURE_NAMES, episode_profile
 from ruview_core.activity.tracker import PostureTracker
 from ruview_core.analysis import RECORD_KEYS, analyze_frames
+from ruview_core.runtime.monitor import RoomMonitor
 from ruview_core.sim import SimConfig, simulate
+from ruview_core.specialists.bank import train_bank
+
+from ._enrolled_room import enrolled_room, stream
 
 
 def _cut(decisions):
@@ -152,3 +157,31 @@ def test_analyze_rows_carry_activity_and_posture():
     plain = analyze_frames(list(simulate(SimConfig(scenario="sit", seed=3, duration=40.0),
                                          [(20.0, "walk"), (26.0, "sit")]).frames()))
     assert {r["activity"] for r in plain} <= {"still", None} and {r["posture"] for r in plain} == {None}
+
+
+def _always(activity: str) -> ActivityModel:
+    """A model that names every episode ``activity`` (to test the wiring, not the recognition)."""
+    n = len(FEATURE_NAMES)
+    weights = np.zeros((n + 1, 2))
+    weights[-1, 0] = 5.0
+    return ActivityModel((activity, "other"), FEATURE_NAMES, np.zeros(n), np.ones(n), weights)
+
+
+def test_room_state_carries_the_activity_and_the_tracked_posture_replaces_the_fingerprint():
+    enrollment, _ = enrolled_room()
+    baseline = enrollment.baseline()
+    bank = train_bank("test-room", baseline, enrollment.anchor_records())
+    frames = sorted([*stream("sit", 611, 20.0), *_shifted(stream("walk", 612, 6.0), 20.0),
+                     *_shifted(stream("sit", 613, 20.0), 26.0)], key=lambda f: f.timestamp)
+    states = list(RoomMonitor(baseline, bank, activity_model=_always("sit_down")).run(frames))
+    named = [s for s in states if s.activity.value not in (None, "still")]
+    assert named and {s.activity.value for s in named} == {"sit_down"}
+    assert all("activity" in s.to_dict() for s in states)
+    after = [s for s in states if s.t > named[0].t and s.presence.value]
+    assert after and all(s.posture.value == "sitting" and "after sit_down" in s.posture.label for s in after)
+    plain = list(RoomMonitor(baseline, bank).run(frames))
+    assert {s.activity.value for s in plain} <= {None, "still"}
+
+
+def _shifted(frames, seconds: float):
+    return [dataclasses.replace(f, timestamp=f.timestamp + seconds) for f in frames]
