@@ -185,3 +185,19 @@ def test_room_state_carries_the_activity_and_the_tracked_posture_replaces_the_fi
 
 def _shifted(frames, seconds: float):
     return [dataclasses.replace(f, timestamp=f.timestamp + seconds) for f in frames]
+
+
+def test_analyze_cli_reads_an_activity_model_and_refuses_a_broken_one(tmp_path, capsys):
+    from ruview_core.cli import main  # noqa: PLC0415  (the CLI pulls in the service modules)
+
+    model_path = tmp_path / "activity.json"
+    _always("sit_down").save(model_path)
+    source = "sim://sit?seed=2&duration=14&nodes=1"
+    assert main(["analyze", "--source", source, "--activity-model", str(model_path), "--json"]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.strip()]
+    assert lines and all({"activity", "posture"} <= set(line) for line in lines)
+    broken = tmp_path / "broken.json"
+    broken.write_text(json.dumps({"format": "ruview-activity-model", "version": 1, "classes": ["fall"]}))
+    with pytest.raises(SystemExit) as failure:
+        main(["analyze", "--source", source, "--activity-model", str(broken)])
+    assert failure.value.code == 2 and "--activity-model" in capsys.readouterr().err
