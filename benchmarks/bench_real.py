@@ -8,6 +8,9 @@ over every labelled file and prints, per task, mode, dataset and chip group, wha
 - breathing (``real_breathing.py``): the reliability table (confidence bin -> share within 1
   and 2 bpm, coverage), the phantom's MAE and coverage, the ESP32 takes' per-take medians
   against their paced rates, breath-hold pauses;
+- activities (``real_activity.py``): movement clips classified leave one subject out (fall
+  recall, non-falls called fall, sit-down / stand-up recognised) and UJI's streams through the
+  product's episode chain (transitions found, posture right per scored second);
 - with ``--choose``: the motion factors chosen leave one dataset out (each dataset's figures
   with the factor chosen on the others), next to the in-sample choice.
 
@@ -32,6 +35,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import real_activity  # noqa: E402
 import real_breathing  # noqa: E402
 import real_motion  # noqa: E402
 from real_corpus import DEFAULT_ROOT  # noqa: E402
@@ -136,7 +140,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="a few files of each folder")
     parser.add_argument("--choose", action="store_true", help="choose the motion factors leave one dataset out")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--tasks", default="motion,breathing", help="comma-separated: motion, breathing")
+    parser.add_argument("--tasks", default="motion,breathing,activities",
+                        help="comma-separated: motion, breathing, activities")
     args = parser.parse_args(argv)
     if not args.root.is_dir():
         print(json.dumps({"error": f"no corpus at {args.root}"}))
@@ -161,6 +166,11 @@ def main(argv: list[str] | None = None) -> int:
         report["breathing"] = real_breathing.score_breathing(args.root, args.quick)
         if report["breathing"].get("available"):
             real_breathing.print_tables(report["breathing"])
+    if "activities" in tasks:
+        print("\nactivities and posture (real_activity.py)")
+        report["activities"] = real_activity.score_activities(args.root, args.quick, args.workers)
+        if report["activities"].get("available"):
+            real_activity.print_tables(report["activities"])
     report["seconds"] = round(time.perf_counter() - started, 1)
     print(json.dumps(report, sort_keys=True, default=float))
     return 0

@@ -10,11 +10,16 @@ runs too. Each hop gives one row:
   a room without anchors runs it; without one, True only on evidence (motion in the last
   ``PRESENCE_HOLD_SECONDS`` or a confident breathing rhythm), otherwise unknown (None);
 - breathing and heart rate: the vitals estimators over the last minute, refreshed every
-  ``vitals_every`` seconds like the room runtime, withheld while moving or when the room is empty.
+  ``vitals_every`` seconds like the room runtime, withheld while moving or when the room is empty;
+- ``activity`` and ``posture`` (:mod:`ruview_core.activity`): the movement an episode ending
+  here was (``still`` on a still hop with none), and the posture the movements led to; with no
+  activity model given, only ``still`` and a null posture (nothing is guessed).
 """
 
 from __future__ import annotations
 
+from ..activity.classify import ActivityModel
+from ..activity.monitor import ActivityMonitor
 from ..calibration.baseline import BaselineError, RoomBaseline, fit_node_baseline
 from ..frames import CsiFrame
 from ..node.pipeline import NodeHop, NodePipeline
@@ -24,7 +29,7 @@ from ..vitals import VitalSignEstimate
 
 RECORD_KEYS = (
     "t", "node_id", "motion", "motion_detected", "presence",
-    "breathing_bpm", "breathing_confidence", "heart_bpm", "heart_confidence",
+    "breathing_bpm", "breathing_confidence", "heart_bpm", "heart_confidence", "activity", "posture",
 )
 PRESENCE_HOLD_SECONDS = 10.0
 VITALS_EVERY_SECONDS = 10.0
@@ -40,7 +45,7 @@ class NodeAnalyzer:
     """
 
     def __init__(self, node_id: int, hop: float = 1.0, baseline_seconds: float | None = None, *,
-                 vitals_every: float = VITALS_EVERY_SECONDS) -> None:
+                 vitals_every: float = VITALS_EVERY_SECONDS, activity_model: ActivityModel | None = None) -> None:
         if hop <= 0:
             raise ValueError("hop must be positive")
         self.node_id = node_id
@@ -56,6 +61,7 @@ class NodeAnalyzer:
         self._next_vitals: float | None = None
         self._vitals = _NO_VITALS
         self._last_motion: float | None = None
+        self.activities = ActivityMonitor(activity_model, hop)
         self._foreign = 0  # frames refused before the current pipeline: other nodes', the lead-in pipeline's
 
     @property
@@ -127,7 +133,19 @@ class NodeAnalyzer:
             if presence is None and self.self_calibrated and record["breathing_bpm"] is not None:
                 presence = True
         record["presence"] = None if self.calibrating else presence
+        self._add_activity(record, end, node_hop, moving, presence)
         return record
+
+    def _add_activity(self, record: dict, end: float, node_hop: NodeHop, moving: bool | None,
+                      presence: bool | None) -> None:
+        buffer = self.pipeline.buffer
+        if buffer is None or self.calibrating:
+            return
+        hop_activity = self.activities.update(end, moving, node_hop.motion, buffer.recent)
+        if presence is False:
+            self.activities.tracker.absent(end)
+        record["activity"] = hop_activity.activity
+        record["posture"] = self.activities.tracker.state.posture
 
     def _moving(self, node_hop: NodeHop) -> bool | None:
         if self.bank is None or node_hop.features is None:

@@ -11,6 +11,7 @@ import argparse
 import asyncio
 from pathlib import Path
 
+from ..activity.classify import ActivityModel
 from ..analysis import NodeAnalyzers, room_records
 from ..frames import CsiFrame
 from .common import add_source_options, emit, fail, note, running, source_from_args
@@ -23,6 +24,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                         help="take the first N seconds as the empty room (otherwise the chain calibrates itself)")
     parser.add_argument("--data-dir", type=Path, help="with --room: run that room's baseline and bank")
     parser.add_argument("--room", help="a trained room (see ruview room-status): its per-node rows and fused state")
+    parser.add_argument("--activity-model", type=Path,
+                        help="an activity model (JSON, ruview_core.activity.classify): rows name movements and posture")
     parser.add_argument("--hop", type=float, default=1.0, help="seconds between outputs (default 1)")
     parser.set_defaults(run=run)
 
@@ -39,7 +42,13 @@ def run(args: argparse.Namespace) -> int:
 
 async def _analyze(args: argparse.Namespace) -> int:
     source = source_from_args(args)
-    analyzers = NodeAnalyzers(hop=args.hop, baseline_seconds=args.baseline_seconds)
+    model = None
+    if args.activity_model is not None:
+        try:
+            model = ActivityModel.load(args.activity_model)
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            fail(f"--activity-model {args.activity_model}: {error}")
+    analyzers = NodeAnalyzers(hop=args.hop, baseline_seconds=args.baseline_seconds, activity_model=model)
     if args.baseline_seconds is None:
         note("no --baseline-seconds: the chain calibrates itself; presence of a still person may be missed")
     async with running(source):

@@ -10,14 +10,23 @@ than one; states read the cached estimates. STALE comes from two places: the ban
 baseline (re-calibration), or a node's still profile stays far from every state the baseline
 and the anchors showed (:func:`ruview_core.specialists.anomaly.drift`) for ``DRIFT_WINDOWS`` hops
 in a row (furniture moved, the sensor turned): re-calibrate and re-enroll.
+
+With an activity model, each node also cuts and names its movement episodes
+(:class:`~ruview_core.activity.monitor.ActivityMonitor`); the room's ``activity`` is the most
+confident one a node names at the hop, and the posture those movements led to (the tracker's)
+is the posture reading's main evidence: it replaces the fingerprint specialist's whenever a node's
+tracker holds one, and the fingerprint stays where none does.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 
 import numpy as np
 
+from ..activity.classify import ActivityModel
+from ..activity.monitor import ActivityMonitor, HopActivity
 from ..calibration.baseline import NodeBaseline, RoomBaseline
 from ..node.pipeline import NodeHop, NodePipeline
 from ..frames import CsiFrame
@@ -41,8 +50,11 @@ class NodeMonitor:
     that the nodes of a room take turns.
     """
 
-    def __init__(self, baseline: NodeBaseline, offset: float, vitals_every: float) -> None:
+    def __init__(self, baseline: NodeBaseline, offset: float, vitals_every: float,
+                 activity_model: ActivityModel | None = None, hop: float = 1.0) -> None:
         self.baseline = baseline
+        self.activities = ActivityMonitor(activity_model, hop)
+        self.last_activity: HopActivity | None = None
         self.pipeline = NodePipeline(baseline.node_id, baseline)
         self.vitals_every = vitals_every
         self.next_vitals: float | None = None
@@ -71,8 +83,18 @@ class NodeMonitor:
             readings.update({name: _predict(bank, SPECIALIST_OF[name], features) for name in PERSON_READINGS})
             if readings["motion"].value:
                 readings.update({k: unknown("moving") for k in ("breathing_bpm", "heart_bpm")})
+        self._track_activity(t, node_hop, readings)
         return NodeState(node_id, {name: readings[name] for name in SPECIALIST_OF},
                          self._drift(features, bank, readings), features)
+
+    def _track_activity(self, t: float, node_hop: NodeHop, readings: dict[str, Reading]) -> None:
+        self.last_activity = self.activities.update(t, readings["motion"].value, node_hop.motion,
+                                                    self.pipeline.buffer.recent)
+        if readings["presence"].value is False:
+            self.activities.tracker.absent(t)
+        tracked = self.activities.tracker.state
+        if tracked.posture is not None and readings["presence"].value is not False:
+            readings["posture"] = Reading(tracked.posture, tracked.confidence, tracked.reason)
 
     def vitals_due(self, t: float) -> bool:
         if self.next_vitals is None:
@@ -116,7 +138,7 @@ class RoomMonitor:
     """
 
     def __init__(self, baseline: RoomBaseline, bank: SpecialistBank | None = None, *, hop: float = 1.0,
-                 vitals_every: float = 10.0) -> None:
+                 vitals_every: float = 10.0, activity_model: ActivityModel | None = None) -> None:
         if hop <= 0 or vitals_every <= 0:
             raise ValueError("hop and vitals_every must be positive")
         self.baseline = baseline
@@ -124,7 +146,7 @@ class RoomMonitor:
                                                              kinds=("presence", "motion", "anomaly"))
         self.hop = float(hop)
         every = max(int(round(vitals_every / hop)), 1)
-        self.nodes = {node_id: NodeMonitor(node, (i % every) * self.hop, vitals_every)
+        self.nodes = {node_id: NodeMonitor(node, (i % every) * self.hop, vitals_every, activity_model, self.hop)
                       for i, (node_id, node) in enumerate(sorted(baseline.nodes.items()))}
         self.unknown_nodes: set[int] = set()
         self._next_emit: float | None = None
@@ -171,5 +193,11 @@ class RoomMonitor:
         """The fused state for stream time ``t`` from every frame pushed so far (cheap: the
         frames were cleaned and summed as they arrived, the vitals are the cached ones)."""
         states = [node.state(t, self.bank, self.hop) for node in self.nodes.values()]
-        return fuse(t, [s for s in states if s.readings], baseline_id=self.baseline.baseline_id,
+        room = fuse(t, [s for s in states if s.readings], baseline_id=self.baseline.baseline_id,
                     stale_reason=self.stale_reason, backbone_rev=BACKBONE_REV)
+        said = [n.last_activity for n in self.nodes.values() if n.last_activity is not None and n.last_activity.activity]
+        if said and not room.stale and not room.vetoed:
+            best = max(said, key=lambda a: (a.activity != "still", a.confidence))
+            room = replace(room, activity=Reading(best.activity, best.confidence,
+                                                  best.decisions[-1].reason if best.decisions else "still"))
+        return room

@@ -50,6 +50,9 @@ class RoomState:
     baseline_id: str | None = None
     backbone_rev: str = "none"
     nodes: dict[int, NodeState] = field(default_factory=dict)
+    # The movement named at this hop (ruview_core.activity): sit_down, stand_up, lie_down, get_up,
+    # fall, walk, jump, other, or still; unknown while moving, undecided or without an activity model.
+    activity: Reading = field(default_factory=lambda: unknown("no movement named"))
 
     def __getattr__(self, name: str) -> Reading:
         if name in READINGS:
@@ -62,7 +65,8 @@ class RoomState:
     def to_dict(self, with_nodes: bool = False) -> dict:
         out = {"t": round(self.t, 3), **{k: self.readings.get(k, unknown()).to_dict() for k in READINGS},
                "vetoed": self.vetoed, "veto_reason": self.veto_reason, "stale": self.stale,
-               "stale_reason": self.stale_reason, "baseline_id": self.baseline_id, "backbone_rev": self.backbone_rev}
+               "stale_reason": self.stale_reason, "baseline_id": self.baseline_id, "backbone_rev": self.backbone_rev,
+               "activity": self.activity.to_dict()}
         if with_nodes:
             out["nodes"] = [n.to_dict() for n in self.nodes.values()]
         return out
