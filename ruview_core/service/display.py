@@ -36,7 +36,8 @@ from ..calibration.quality import (
 )
 from ..frames import CsiFrame
 from ..node.window import frame_csi
-from ..vitals.periodicity import band_pass
+from ..vitals.breathing import BREATHING_BAND_BPM, breathing_columns
+from ..vitals.rhythm import TOP_K, band_filter, filtered_spectra
 
 if TYPE_CHECKING:
     from ..runtime.monitor import NodeMonitor
@@ -50,8 +51,6 @@ MAX_PENDING_COLUMNS = 64  # per node: a room nobody reads keeps no more than thi
 WAVE_EVERY_S = 2.0  # the breathing waveform and spectrum of a node are recomputed this often
 WAVE_HZ = 5.0  # the waveform is shown at this rate
 WAVE_SECONDS = 30.0
-BREATHING_BAND_BPM = (6.0, 36.0)
-SPECTRUM_BPM = (4.0, 40.0)
 
 
 @dataclass
@@ -128,7 +127,8 @@ class RoomDisplay:
             estimate = node.vitals[0]
             trace.wave = breathing_picture(node.pipeline.vitals_window(hop.t), node.pipeline.rate_hz or 0.0,
                                            None if estimate is None else (estimate.bpm or estimate.raw_bpm),
-                                           None if estimate is None else estimate.confidence)
+                                           None if estimate is None else estimate.confidence,
+                                           None if node.pipeline.amplitude_only else node.pipeline.frequency_index)
             if trace.wave is not None:  # the estimator's best peak, trusted or below its confidence
                 trace.wave["trusted"] = estimate is not None and estimate.bpm is not None
         return trace.wave
@@ -206,30 +206,34 @@ def bands(amplitude: np.ndarray, rows: int = HEATMAP_ROWS) -> list[float]:
 
 
 def breathing_picture(window: np.ndarray | None, rate_hz: float, chosen_bpm: float | None,
-                      confidence: float | None) -> dict[str, Any] | None:
-    """The breathing waveform (first principal component of the band-passed subcarrier amplitudes,
-    the last ``WAVE_SECONDS``) and its power spectrum, with the peak the runtime chose."""
+                      confidence: float | None, frequency_index: np.ndarray | None = None) -> dict[str, Any] | None:
+    """What the breathing estimator looked at: the spectrum it scans (the mean in-band spectrum
+    of the ``TOP_K`` most periodic of its feature columns, :func:`find_rhythm`'s statistic) with
+    the peak the runtime chose, and the waveform those columns share (their first principal
+    component, band-passed, the last ``WAVE_SECONDS`` at about ``WAVE_HZ``)."""
     if window is None or rate_hz <= 0:
         return None
-    amplitude = np.abs(window.reshape(window.shape[0], -1))
-    step = max(int(round(rate_hz / WAVE_HZ)), 1)
-    usable = amplitude.shape[0] // step * step
-    amplitude = amplitude[amplitude.shape[0] - usable:].reshape(-1, step, amplitude.shape[1]).mean(axis=1)
-    rate = rate_hz / step
-    amplitude = amplitude[-int(WAVE_SECONDS * rate):]
-    if amplitude.shape[0] < 4 * rate:
+    columns = breathing_columns(window, rate_hz, frequency_index=frequency_index)
+    low, high = BREATHING_BAND_BPM[0] / 60.0, BREATHING_BAND_BPM[1] / 60.0
+    prepared = band_filter(columns, rate_hz, low, high)
+    spectra = None if prepared is None else filtered_spectra(*prepared, low, high)
+    if prepared is None or spectra is None:
         return None
-    filtered = band_pass(amplitude, rate, BREATHING_BAND_BPM[0] / 60.0, BREATHING_BAND_BPM[1] / 60.0)
-    _, _, components = np.linalg.svd(filtered - filtered.mean(axis=0), full_matrices=False)
-    wave = filtered @ components[0]
+    filtered, rate = prepared
+    statistic = spectra.top_k(slice(None), TOP_K)
+    peak = spectra.freqs[int(np.argmax(statistic))] if chosen_bpm is None else chosen_bpm / 60.0
+    at_peak = spectra.spectra[int(np.argmin(np.abs(spectra.freqs - peak)))]
+    strongest = np.argsort(at_peak)[-TOP_K:]
+    live = np.flatnonzero(filtered.std(axis=0) > 0)  # filtered_spectra dropped the dead columns too
+    chosen = filtered[:, live[strongest]] if live.size == at_peak.size else filtered
+    _, _, components = np.linalg.svd(chosen - chosen.mean(axis=0), full_matrices=False)
+    wave = chosen @ components[0]
+    step = max(int(round(rate / WAVE_HZ)), 1)
+    wave = wave[::step][-int(WAVE_SECONDS * rate / step):]
     wave = wave / (wave.std() or 1.0)
-    n_fft = 1 << max(int(math.ceil(math.log2(wave.size * 4))), 8)
-    power = np.abs(np.fft.rfft(wave * np.hanning(wave.size), n=n_fft)) ** 2
-    bpm = np.fft.rfftfreq(n_fft, 1.0 / rate) * 60.0
-    shown = (bpm >= SPECTRUM_BPM[0]) & (bpm <= SPECTRUM_BPM[1])
-    power = power[shown] / (power[shown].max() or 1.0)
-    return {"rate_hz": rate, "wave": [round(float(v), 3) for v in wave],
-            "spectrum_bpm": [round(float(v), 2) for v in bpm[shown]], "spectrum": [round(float(v), 3) for v in power],
+    return {"rate_hz": rate / step, "wave": [round(float(v), 3) for v in wave],
+            "spectrum_bpm": [round(float(v) * 60.0, 2) for v in spectra.freqs],
+            "spectrum": [round(float(v), 3) for v in statistic / (statistic.max() or 1.0)],
             "chosen_bpm": None if chosen_bpm is None else round(float(chosen_bpm), 1),
             "confidence": None if confidence is None else round(float(confidence), 3)}
 

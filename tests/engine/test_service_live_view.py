@@ -17,6 +17,7 @@ from ruview_core.service.display import COLUMN_HZ, DISPLAY_INTERVAL_S, HEATMAP_R
     breathing_picture, next_step
 from ruview_core.service.placement import node_verdict, placement
 from ruview_core.sim.live import LiveSimulator
+from ruview_core.vitals.breathing import estimate_breathing
 
 from ._service import service_and_client
 
@@ -102,7 +103,9 @@ def test_the_breathing_picture_shows_the_rhythm_and_the_chosen_peak():
     t = np.arange(int(rate * seconds)) / rate
     rng = np.random.default_rng(0)
     profile = rng.uniform(0.5, 1.5, 52)
-    window = (1.0 + 0.05 * np.sin(2 * np.pi * bpm / 60.0 * t))[:, None] * profile[None, :]
+    # On some subcarriers only: a change common to all of them is the receiver's gain, not a body.
+    window = np.ones((t.size, 1)) * profile[None, :]
+    window[:, :20] *= (1.0 + 0.05 * np.sin(2 * np.pi * bpm / 60.0 * t))[:, None]
     window = window + rng.normal(0, 0.005, window.shape)
     picture = breathing_picture(window.astype(np.complex64), rate, 15.2, 0.8)
     assert len(picture["wave"]) == pytest.approx(WAVE_SECONDS * picture["rate_hz"], abs=1)
@@ -111,6 +114,23 @@ def test_the_breathing_picture_shows_the_rhythm_and_the_chosen_peak():
     assert picture["chosen_bpm"] == 15.2 and picture["confidence"] == 0.8
     assert breathing_picture(None, rate, None, None) is None
     assert breathing_picture(window[:100], rate, None, None) is None  # too short to show a rhythm
+
+
+def test_the_breathing_picture_is_the_spectrum_the_estimator_chose_from():
+    """The receiver's gain swinging at 25 bpm on every subcarrier, breathing at 12 bpm on a few:
+    the picture's spectrum is the estimator's own statistic, so its peak is the estimator's rate."""
+    rate, seconds = 50.0, 60.0
+    t = np.arange(int(rate * seconds)) / rate
+    rng = np.random.default_rng(3)
+    window = np.ones((t.size, 52)) * rng.uniform(0.5, 1.5, 52)
+    window[:, :6] *= (1.0 + 0.05 * np.sin(2 * np.pi * 12.0 / 60.0 * t))[:, None]
+    window *= (1.0 + 0.2 * np.sin(2 * np.pi * 25.0 / 60.0 * t))[:, None]
+    window = window + rng.normal(0, 0.004, window.shape)
+    estimate = estimate_breathing(window.astype(np.complex64), rate)
+    picture = breathing_picture(window.astype(np.complex64), rate, estimate.bpm, estimate.confidence)
+    peak = picture["spectrum_bpm"][int(np.argmax(picture["spectrum"]))]
+    assert estimate.raw_bpm == pytest.approx(12.0, abs=0.5)
+    assert peak == pytest.approx(estimate.raw_bpm, abs=0.5)
 
 
 def test_heatmap_bands_average_adjacent_subcarriers():
