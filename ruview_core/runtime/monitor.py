@@ -15,6 +15,7 @@ in a row (furniture moved, the sensor turned): re-calibrate and re-enroll.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 
 import numpy as np
 
@@ -25,6 +26,7 @@ from ..specialists import anomaly, breathing
 from ..specialists.bank import MODULES, SpecialistBank, train_bank
 from ..specialists.base import BACKBONE_REV, Reading, unknown
 from .fusion import fuse
+from .pauses import PAUSE, NodePauses, PauseEvents
 from .room_state import PERSON_READINGS, SPECIALIST_OF, NodeState, RoomState
 
 DRIFT_WINDOWS = 20
@@ -50,6 +52,8 @@ class NodeMonitor:
         self.vitals = (None, None)
         self.drift_count = 0
         self.last_hop: NodeHop | None = None
+        self.pauses = NodePauses(self.pipeline)
+        self.still_person = False  # the last state saw someone present and not moving
 
     def push(self, frame: CsiFrame) -> None:
         """Queue one frame (cleaned with the others of its hop when the hop closes)."""
@@ -71,8 +75,11 @@ class NodeMonitor:
             readings.update({name: _predict(bank, SPECIALIST_OF[name], features) for name in PERSON_READINGS})
             if readings["motion"].value:
                 readings.update({k: unknown("moving") for k in ("breathing_bpm", "heart_bpm")})
-        return NodeState(node_id, {name: readings[name] for name in SPECIALIST_OF},
-                         self._drift(features, bank, readings), features)
+        present, moving = readings["presence"].value, readings["motion"].value
+        self.still_person = present is True and moving is False
+        kept = {name: readings[name] for name in SPECIALIST_OF}
+        kept[PAUSE] = self.pauses.reading(t, present, moving)
+        return NodeState(node_id, kept, self._drift(features, bank, readings), features)
 
     def vitals_due(self, t: float) -> bool:
         if self.next_vitals is None:
@@ -85,6 +92,7 @@ class NodeMonitor:
         node_id = self.baseline.node_id
         self.vitals = self.pipeline.vitals(t, breathing.feature_for(bank.get("breathing"), node_id),
                                            breathing.feature_for(bank.get("heartbeat"), node_id))
+        self.pauses.renew(t, self.vitals[0], self.still_person)
 
     def _drift(self, features, bank: SpecialistBank, readings: dict[str, Reading]) -> str | None:
         if readings["motion"].value:  # a moving scene is never judged as drift
@@ -127,6 +135,7 @@ class RoomMonitor:
         self.nodes = {node_id: NodeMonitor(node, (i % every) * self.hop, vitals_every)
                       for i, (node_id, node) in enumerate(sorted(baseline.nodes.items()))}
         self.unknown_nodes: set[int] = set()
+        self.pause_events = PauseEvents()
         self._next_emit: float | None = None
         self.stale_reason = None
         if self.bank.baseline_id != baseline.baseline_id:
@@ -171,5 +180,7 @@ class RoomMonitor:
         """The fused state for stream time ``t`` from every frame pushed so far (cheap: the
         frames were cleaned and summed as they arrived, the vitals are the cached ones)."""
         states = [node.state(t, self.bank, self.hop) for node in self.nodes.values()]
-        return fuse(t, [s for s in states if s.readings], baseline_id=self.baseline.baseline_id,
+        room = fuse(t, [s for s in states if s.readings], baseline_id=self.baseline.baseline_id,
                     stale_reason=self.stale_reason, backbone_rev=BACKBONE_REV)
+        events = self.pause_events.update(t, room.readings[PAUSE])
+        return replace(room, events=tuple(events)) if events else room

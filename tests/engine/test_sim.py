@@ -59,7 +59,7 @@ def smoothed_variation(csi: np.ndarray, window: int = 40) -> float:
 
 def test_public_constants():
     assert SCENARIOS == ("empty", "walk", "stand_still", "sit", "lie_down", "breathe_slow", "breathe_normal",
-                         "small_move", "sleep_posture")
+                         "small_move", "sleep_posture", "breath_hold")
     assert 10 <= DEFAULT_SNR_DB <= 30
     assert DEFAULT_RATE_HZ == 20
     config = SimConfig("sit")
