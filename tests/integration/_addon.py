@@ -83,7 +83,7 @@ class Addon:
             return self._simulator
         self.stop_simulator()
         self._simulator = LiveSimulator(("127.0.0.1", self.service.receiver.port), scenario=scenario,
-                                        room_seed=ROOM_SEED, nodes=NODES, **options).start()
+                                        room_seed=ROOM_SEED, **{"nodes": NODES, **options}).start()
         return self._simulator
 
     def stop_simulator(self) -> None:

@@ -18,15 +18,17 @@ from .conftest import hub_entry, room_subentry, set_up
 ENTITY = "event.den_breathing_pause"
 # Three antennas a node and a clean channel: the simulated chest's rhythm commits within ~30 s
 # there (with one antenna at the default SNR the estimator rarely commits a rate, so no pause can
-# be told from it: see benchmarks/bench_accuracy.py).
+# be told from it: see benchmarks/bench_accuracy.py). One node of the room sends: the simulator
+# shares the process with the add-on, and on a busy machine two nodes' packets come in bursts.
 SIM = {"n_antennas": 3, "snr_db": 30.0}
-LIVE = {"antennas": 3, "snr_db": 30.0, "rate_hz": 20.0}
+PERSON = 4006  # the person of tests/engine/test_pause_events.py
+LIVE = {"antennas": 3, "snr_db": 30.0, "rate_hz": 20.0, "nodes": 1, "person_seed": PERSON}
 
 
-def first_hold() -> tuple[float, float]:
-    """The first breath hold of the live simulator's first session (its seed is room_seed * 1000)."""
-    sim = simulate(SimConfig("breath_hold", seed=ROOM_SEED * 1000, room_seed=ROOM_SEED, nodes=NODES, duration=None))
-    return sim.activity_at(0.0)[0].holds[0]
+def holds() -> tuple[tuple[float, float], ...]:
+    """The breath holds of the live simulator's first session (stream seconds from its start)."""
+    sim = simulate(SimConfig("breath_hold", seed=PERSON, room_seed=ROOM_SEED, nodes=NODES, duration=None))
+    return sim.activity_at(0.0)[0].holds
 
 
 async def test_a_breath_hold_fires_one_breathing_pause_event_with_its_duration(
@@ -45,9 +47,10 @@ async def test_a_breath_hold_fires_one_breathing_pause_event_with_its_duration(
             fired.setdefault(new.state, dict(new.attributes))
 
     remove = async_track_state_change_event(hass, [ENTITY], changed)
-    start, end = first_hold()
+    planned = holds()
     addon.play("breath_hold", **LIVE)
-    await wait_for(lambda: bool(fired), timeout=end + 45.0, what="a breathing pause event")
+    # the first hold, or the second should the first come before the rhythm was established
+    await wait_for(lambda: bool(fired), timeout=planned[1][1] + 40.0, what="a breathing pause event")
     quiet_until = hass.loop.time() + 6.0
     await wait_for(lambda: hass.loop.time() >= quiet_until, timeout=10.0)  # states go on pushing: nothing more fires
     remove()
@@ -56,5 +59,7 @@ async def test_a_breath_hold_fires_one_breathing_pause_event_with_its_duration(
     (attributes,) = fired.values()
     assert attributes["event_type"] == "breathing_pause"
     assert attributes["event_types"] == ["breathing_pause"]
-    assert 10.0 <= attributes["duration_s"] <= (end - start) + 6.0, (attributes, (start, end))
+    durations = [end - start for start, end in planned[:2]]
+    assert any(10.0 <= attributes["duration_s"] and abs(attributes["duration_s"] - d) <= 6.0 for d in durations), (
+        attributes, planned[:2])
     assert 0.0 < attributes["confidence"] <= 1.0
