@@ -193,26 +193,12 @@ class RuViewCoordinator(DataUpdateCoordinator[RuViewData]):
     @callback
     def async_add_room_listener(self, room_id: str, update: Callable[[], None]) -> Callable[[], None]:
         """Call ``update`` whenever a pushed message changes the room ``room_id``."""
-        listeners = self._room_listeners.setdefault(room_id, [])
-        listeners.append(update)
-
-        @callback
-        def remove() -> None:
-            listeners.remove(update)
-
-        return remove
+        return _listen(self._room_listeners.setdefault(room_id, []), update)
 
     @callback
     def async_add_event_listener(self, room_id: str, fire: Callable[[dict[str, Any]], None]) -> Callable[[], None]:
         """Call ``fire`` with each event the add-on pushes for the room ``room_id`` (once per event)."""
-        listeners = self._event_listeners.setdefault(room_id, [])
-        listeners.append(fire)
-
-        @callback
-        def remove() -> None:
-            listeners.remove(fire)
-
-        return remove
+        return _listen(self._event_listeners.setdefault(room_id, []), fire)
 
     @callback
     def _update_room_listeners(self, room_id: str) -> None:
@@ -261,3 +247,14 @@ class RuViewCoordinator(DataUpdateCoordinator[RuViewData]):
 
         check()
         return self.async_add_listener(check)
+
+
+def _listen[T](listeners: list[T], listener: T) -> Callable[[], None]:
+    """Add ``listener`` to ``listeners``; returns what removes it again."""
+    listeners.append(listener)
+
+    @callback
+    def remove() -> None:
+        listeners.remove(listener)
+
+    return remove
