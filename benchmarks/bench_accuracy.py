@@ -14,6 +14,13 @@ sends clipped, garbage, implausibly jumping or non-finite frames for a while. Th
 The engine was tuned on room seed 6 and seeds 0-5 (and the tests use 1000+/2000+): this uses
 room seeds >= 20 and person seeds >= 10000, disjoint between enrollment and scoring.
 
+Breathing: a reliability table (confidence bin -> share within 1 / 2 bpm of the truth, and the
+coverage committing from the bin up; ``real_breathing.reliability``) of every node's estimate and
+of the room's fused rate, over the still scenarios. Breathing pauses: a ``breath_hold`` session per
+room (a seated person holding their breath for 15-25 s now and then), scored apart from the rest:
+holds flagged, the ``breathing_pause`` events' durations against the holds, and pauses reported
+in the normal still sessions.
+
 Also runs the runtime on the real two-node ESP32-S3 recording in ../shared/data (no labels):
 whether it runs, how often each reading is unknown, and agreement with the nodes' own on-device
 vitals packets (a comparison, not ground truth).
@@ -44,7 +51,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from accuracy_scoring import by_scenario, fmt, score_rows, share, table  # noqa: E402
+from accuracy_scoring import STILL_SCENARIOS, by_scenario, fmt, score_rows, share, table  # noqa: E402
+from real_breathing import print_reliability, reliability  # noqa: E402
 from ruview_core.calibration import ANCHORS, BaselineError, RoomEnrollment  # noqa: E402
 from ruview_core.frames import CsiFrame, VitalsPacket  # noqa: E402
 from ruview_core.runtime import RoomMonitor  # noqa: E402
@@ -60,6 +68,8 @@ SKIP_S = 20.0
 SNRS = (DEFAULT_SNR_DB - 7.0, DEFAULT_SNR_DB, DEFAULT_SNR_DB + 8.0)
 # Each fault plays on node 1 only (one sensor misbehaving) over a scene that is otherwise normal.
 FAULTS = (("clipped", "sit"), ("garbage", "walk"), ("jumps", "lie_down"), ("nonfinite", "empty"))
+PAUSE_SCENARIO = "breath_hold"
+PAUSE_SESSION_S = 120.0  # the first hold comes 35-40 s in, once a rhythm could be established
 ENROLL_SEED, BASELINE_SEED, SCORE_SEED, FAULT_SEED = 10_000, 30_000, 50_000, 70_000
 
 
@@ -139,7 +149,8 @@ def score_session(baseline, bank, sim, frames, session: str, scenario: str, faul
                   window: tuple[float, float]) -> list[dict]:
     truth = sim.truth()
     rows = []
-    for state in RoomMonitor(baseline, bank, hop=1.0).run(frames):
+    monitor = RoomMonitor(baseline, bank, hop=1.0)
+    for state in monitor.run(frames):
         s = state.to_dict()
         if s["t"] < SKIP_S:
             continue
@@ -153,6 +164,12 @@ def score_session(baseline, bank, sim, frames, session: str, scenario: str, faul
             **{f"pred_{k}": _value(s, k) for k in ("presence", "motion", "posture", "breathing_bpm", "heart_bpm",
                                                    "restlessness", "anomaly")},
             "vetoed": s["vetoed"], "stale": s["stale"],
+            "truth_breathing_pause": true["breathing_pause"], "pred_breathing_pause": _value(s, "breathing_pause"),
+            "breathing_confidence": s["breathing_bpm"]["confidence"],
+            # each node's last breathing estimate, committed or not: (confidence, best rate)
+            "node_breathing": [(node.vitals[0].confidence, node.vitals[0].raw_bpm) for node in monitor.nodes.values()
+                               if node.vitals[0] is not None],
+            "events": [event.to_dict() for event in state.events],
         })
     return rows
 
@@ -166,15 +183,68 @@ def run_room(job: Job) -> dict:
         shutil.rmtree(folder, ignore_errors=True)
         return {"job": job.__dict__, "error": f"baseline refused: {error}", "rows": []}
     rows = []
+    pause_rows = []
     for i, scenario in enumerate(SCENARIOS):
-        sim = _stream(scenario, SCORE_SEED + 1000 * job.room_seed + i, job, job.session_s)
-        rows += score_session(baseline, bank, sim, sim.frames(), f"{job}/{scenario}", scenario, None, (math.inf, math.inf))
+        seconds = PAUSE_SESSION_S if scenario == PAUSE_SCENARIO else job.session_s
+        sim = _stream(scenario, SCORE_SEED + 1000 * job.room_seed + i, job, seconds)
+        scored = score_session(baseline, bank, sim, sim.frames(), f"{job}/{scenario}", scenario, None, (math.inf, math.inf))
+        if scenario == PAUSE_SCENARIO:
+            holds = sim.activity_at(0.0)[0].holds
+            pause_rows.append({"session": f"{job}/{scenario}", "rows": scored,
+                               "holds": [h for h in holds if h[1] <= seconds]})
+        else:
+            rows += scored
     for i, (fault, scenario) in enumerate(FAULTS):
         sim = _stream(scenario, FAULT_SEED + 1000 * job.room_seed + i, job, job.session_s)
         frames = inject(sim.frames(), fault, *job.fault_window, seed=FAULT_SEED + i)
         rows += score_session(baseline, bank, sim, frames, f"{job}/{fault}", scenario, fault, job.fault_window)
     shutil.rmtree(folder, ignore_errors=True)
-    return {"job": job.__dict__, "enrollment": summary, "rows": rows, "seconds": time.perf_counter() - started}
+    return {"job": job.__dict__, "enrollment": summary, "rows": rows, "pause_sessions": pause_rows,
+            "seconds": time.perf_counter() - started}
+
+
+# -- breathing: reliability and pauses -----------------------------------------------------------
+
+
+def breathing_reliability(rows: list[dict]) -> dict[str, list[dict]]:
+    """Reliability tables over the still scenarios' rows: every node's estimate, and the room's rate."""
+    still = [r for r in rows if r["scenario"] in STILL_SCENARIOS and r["fault"] is None
+             and r["truth_breathing_bpm"] is not None]
+    nodes = [(c, b, r["truth_breathing_bpm"]) for r in still for c, b in r["node_breathing"]]
+    room = [(r["breathing_confidence"], r["pred_breathing_bpm"], r["truth_breathing_bpm"]) for r in still]
+    return {"node estimates": reliability(nodes), "room (fused)": reliability(room)}
+
+
+def pause_scores(results: list[dict]) -> dict:
+    """Breath-hold sessions: holds flagged while under way, events and their durations; still
+    sessions without holds: how many report a pause."""
+    sessions = [p for res in results for p in res.get("pause_sessions", [])]
+    holds = [h for p in sessions for h in p["holds"] if h[0] >= SKIP_S]
+    flagged_holds = [any(r["pred_breathing_pause"] and a <= r["t"] - 1 <= b + 5 for r in p["rows"])
+                     for p in sessions for a, b in p["holds"] if a >= SKIP_S]
+    events = [e for p in sessions for r in p["rows"] for e in r["events"]]
+    errors = []
+    for p in sessions:
+        for r in p["rows"]:
+            for event in r["events"]:
+                near = [b - a for a, b in p["holds"] if a - 5 <= event["t"] - event["duration_s"] <= b]
+                errors.append(event["duration_s"] - near[0] if near else None)
+    still = {}
+    for res in results:
+        for r in res["rows"]:
+            if r["scenario"] in STILL_SCENARIOS and r["fault"] is None:
+                flag = still.setdefault(r["session"], [False, 0])
+                flag[0] |= bool(r["pred_breathing_pause"])
+                flag[1] += len(r["events"])
+    return {
+        "hold_sessions": len(sessions), "holds": len(holds), "holds_flagged": share(flagged_holds),
+        "events": len(events), "events_matching_a_hold": share(e is not None for e in errors),
+        "duration_error_median_s": float(np.median([e for e in errors if e is not None])) if any(
+            e is not None for e in errors) else None,
+        "truth_hold_s": [round(b - a, 1) for a, b in holds], "event_duration_s": [e["duration_s"] for e in events],
+        "still_sessions": len(still), "still_sessions_flagged": share(f for f, _ in still.values()),
+        "still_session_events": sum(n for _, n in still.values()),
+    }
 
 
 # -- the real recording --------------------------------------------------------------------------
@@ -313,6 +383,13 @@ def report(results: list[dict], quick: bool, real: dict, wall_s: float) -> dict:
             enroll[name] += 1
         for name, n in res.get("enrollment", {}).get("takes", {}).items():
             takes[name] += n - 1
+    breathing_tables = {f"{DEFAULT_SNR_DB:g} dB": breathing_reliability(rows_of(lambda j: j["snr_db"] == DEFAULT_SNR_DB)),
+                        "all SNRs": breathing_reliability(rows_of(lambda j: True))}
+    for group, tables in breathing_tables.items():
+        for name, rel in tables.items():
+            print_reliability(f"breathing {name}, still scenarios, {group}", rel)
+    pauses = pause_scores([res for res in results if res["job"]["snr_db"] == DEFAULT_SNR_DB])
+    print(f"\nbreathing pauses at {DEFAULT_SNR_DB:g} dB: {json.dumps(pauses)}")
     print(f"\nEnrollment over {len(results)} rooms: retries per anchor {dict(takes)}; skipped after "
           f"{MAX_TAKES} takes {dict(enroll)}")
     errors = [res["error"] for res in results if "error" in res]
@@ -329,6 +406,7 @@ def report(results: list[dict], quick: bool, real: dict, wall_s: float) -> dict:
         "per_scenario_default_snr": scenario_rows, "per_room_default_snr": room_rows,
         "enrollment_retries": dict(takes), "enrollment_skipped": dict(enroll), "calibration_errors": errors,
         "real_recording": real, "wall_s": round(wall_s, 1),
+        "breathing_reliability": breathing_tables, "breathing_pauses_default_snr": pauses,
     }
 
 

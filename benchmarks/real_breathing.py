@@ -230,13 +230,18 @@ def score_breathing(corpus_root: Path = CORPUS, quick: bool = False) -> dict:
     return out
 
 
+def print_reliability(name: str, table: list[dict]) -> None:
+    """One :func:`reliability` table, readable."""
+    print(f"\nreliability, {name} (confidence bin -> share within 1 / 2 bpm; committing from the bin up)")
+    print(f"{'bin':>8} {'windows':>8} {'within1':>8} {'within2':>8} {'cov>=':>7} {'w2>=':>7}")
+    for row in table:
+        print(f"{row['bin']:>8} {row['windows']:>8} {_fmt(row['within_1']):>8} {_fmt(row['within_2']):>8} "
+              f"{_fmt(row['coverage_from']):>7} {_fmt(row['within_2_from']):>7}")
+
+
 def print_tables(scores: dict) -> None:
     for name, table in scores["reliability"].items():
-        print(f"\nreliability, {name} (confidence bin -> share within 1 / 2 bpm; committing from the bin up)")
-        print(f"{'bin':>8} {'windows':>8} {'within1':>8} {'within2':>8} {'cov>=':>7} {'w2>=':>7}")
-        for row in table:
-            print(f"{row['bin']:>8} {row['windows']:>8} {_fmt(row['within_1']):>8} {_fmt(row['within_2']):>8} "
-                  f"{_fmt(row['coverage_from']):>7} {_fmt(row['within_2_from']):>7}")
+        print_reliability(name, table)
     print(f"\nthreshold chosen (lowest edge with >= {TARGET_WITHIN_2:.0%} within 2 bpm): {scores['threshold_chosen_on']}")
     for label in ("default", "chosen_on_esp32", "chosen_on_phantom"):
         if label not in scores:

@@ -63,6 +63,7 @@ class RoomState(TypedDict, total=False):
     restlessness: Reading
     anomaly: Reading
     zone: Reading  # 1..5 between the room's first and last node; null with one node or nobody present
+    breathing_pause: Reading  # true while a breathing pause is under way (with duration_s); its end is an event
     vetoed: bool
     veto_reason: str | None
     stale: bool

@@ -61,6 +61,7 @@ class RuViewCoordinator(DataUpdateCoordinator[RuViewData]):
         super().__init__(hass, LOGGER, config_entry=entry, name=DOMAIN, update_interval=None)
         self.client = client
         self._room_listeners: dict[str, list[Callable[[], None]]] = {}
+        self._event_listeners: dict[str, list[Callable[[dict[str, Any]], None]]] = {}
         self._room_online: dict[str, bool] = {}
         self._issues: dict[str, tuple[str | None, str | None]] = {}  # room -> (kind, reason) its repair shows
         self._attention: dict[str, str | None] = {}  # room -> the reason its "needs attention" issue shows
@@ -176,6 +177,11 @@ class RuViewCoordinator(DataUpdateCoordinator[RuViewData]):
         elif kind == "node":
             data.nodes[int(message["node_id"])] = bool(message.get("online"))
             self.async_update_listeners()  # the nodes' entities, and new nodes' devices
+        elif kind == "event":
+            event = message.get("event")
+            if isinstance(event, dict):
+                for fire in list(self._event_listeners.get(str(message["room"]), ())):
+                    fire(event)
         elif kind == "room_removed":
             room_id = str(message["room"])
             data.rooms.pop(room_id, None)
@@ -187,14 +193,12 @@ class RuViewCoordinator(DataUpdateCoordinator[RuViewData]):
     @callback
     def async_add_room_listener(self, room_id: str, update: Callable[[], None]) -> Callable[[], None]:
         """Call ``update`` whenever a pushed message changes the room ``room_id``."""
-        listeners = self._room_listeners.setdefault(room_id, [])
-        listeners.append(update)
+        return _listen(self._room_listeners.setdefault(room_id, []), update)
 
-        @callback
-        def remove() -> None:
-            listeners.remove(update)
-
-        return remove
+    @callback
+    def async_add_event_listener(self, room_id: str, fire: Callable[[dict[str, Any]], None]) -> Callable[[], None]:
+        """Call ``fire`` with each event the add-on pushes for the room ``room_id`` (once per event)."""
+        return _listen(self._event_listeners.setdefault(room_id, []), fire)
 
     @callback
     def _update_room_listeners(self, room_id: str) -> None:
@@ -243,3 +247,14 @@ class RuViewCoordinator(DataUpdateCoordinator[RuViewData]):
 
         check()
         return self.async_add_listener(check)
+
+
+def _listen[T](listeners: list[T], listener: T) -> Callable[[], None]:
+    """Add ``listener`` to ``listeners``; returns what removes it again."""
+    listeners.append(listener)
+
+    @callback
+    def remove() -> None:
+        listeners.remove(listener)
+
+    return remove

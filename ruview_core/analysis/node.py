@@ -11,6 +11,9 @@ runs too. Each hop gives one row:
   ``PRESENCE_HOLD_SECONDS`` or a confident breathing rhythm), otherwise unknown (None);
 - breathing and heart rate: the vitals estimators over the last minute, refreshed every
   ``vitals_every`` seconds like the room runtime, withheld while moving or when the room is empty;
+- ``breathing_pause``: true while the breathing rhythm a committed rate established has stopped
+  for ``MIN_PAUSE_S`` or more (``breathing_pause_s`` so far), false while it goes on, null when
+  it cannot be told (no rhythm established yet, moving, nobody there): :mod:`ruview_core.runtime.pauses`.
 - ``activity`` and ``posture`` (:mod:`ruview_core.activity`): the movement an episode ending
   here was (``still`` on a still hop with none), and the posture the movements led to; with no
   activity model given, only ``still`` and a null posture (nothing is guessed).
@@ -23,13 +26,15 @@ from ..activity.monitor import ActivityMonitor
 from ..calibration.baseline import BaselineError, RoomBaseline, fit_node_baseline
 from ..frames import CsiFrame
 from ..node.pipeline import NodeHop, NodePipeline
+from ..runtime.pauses import PAUSE, NodePauses
 from ..runtime.room_state import RoomState
 from ..specialists.bank import MODULES, train_bank
 from ..vitals import VitalSignEstimate
 
 RECORD_KEYS = (
     "t", "node_id", "motion", "motion_detected", "presence",
-    "breathing_bpm", "breathing_confidence", "heart_bpm", "heart_confidence", "activity", "posture",
+    "breathing_bpm", "breathing_confidence", "heart_bpm", "heart_confidence", "breathing_pause", "breathing_pause_s",
+    "activity", "posture",
 )
 PRESENCE_HOLD_SECONDS = 10.0
 VITALS_EVERY_SECONDS = 10.0
@@ -52,6 +57,7 @@ class NodeAnalyzer:
         self.hop = float(hop)
         self.baseline_seconds = baseline_seconds
         self.pipeline = NodePipeline(node_id)
+        self.pauses = NodePauses(self.pipeline)
         self.bank = None
         self.baseline_error: str | None = None
         self.vitals_every = vitals_every
@@ -108,6 +114,7 @@ class NodeAnalyzer:
         self.bank = train_bank("analyze", baseline, [], kinds=("presence", "motion", "anomaly"))
         self._foreign += self.pipeline.dropped_total
         self.pipeline = NodePipeline(self.node_id, node)
+        self.pauses = NodePauses(self.pipeline)
         for frame in frames:  # the lead-in fills the new windows
             self.pipeline.push(frame)
 
@@ -125,13 +132,18 @@ class NodeAnalyzer:
             self._last_motion = end
         record.update(motion=None if node_hop.motion is None else round(node_hop.motion, 3), motion_detected=moving)
         presence = self._presence(node_hop, end, moving)
-        if self._next_vitals is None or end >= self._next_vitals:
+        refreshed = self._next_vitals is None or end >= self._next_vitals
+        if refreshed:
             self._next_vitals = end + self.vitals_every
             self._vitals = self.pipeline.vitals(end)
         if presence is not False and not moving:
             self._add_vitals(record)
             if presence is None and self.self_calibrated and record["breathing_bpm"] is not None:
                 presence = True
+        if refreshed:
+            self.pauses.renew(end, self._vitals[0], presence is True and moving is False)
+        pause = self.pauses.reading(end, presence, moving)
+        record.update(breathing_pause=pause.value, breathing_pause_s=_seconds(pause.duration_s))
         record["presence"] = None if self.calibrating else presence
         self._add_activity(record, end, node_hop, moving, presence)
         return record
@@ -181,6 +193,9 @@ def room_records(state: RoomState, hops: dict[int, NodeHop | None], origin: floa
         if node is not None and node.readings:
             readings = node.readings
             record.update(motion_detected=readings["motion"].value, presence=readings["presence"].value)
+            pause = readings.get(PAUSE)
+            if pause is not None:
+                record.update(breathing_pause=pause.value, breathing_pause_s=_seconds(getattr(pause, "duration_s", None)))
             for key, name in (("breathing", "breathing_bpm"), ("heart", "heart_bpm")):
                 reading = readings.get(name)
                 if reading is not None:
@@ -188,3 +203,7 @@ def room_records(state: RoomState, hops: dict[int, NodeHop | None], origin: floa
                     record[f"{key}_confidence"] = round(reading.confidence, 2)
         records.append(record)
     return records
+
+
+def _seconds(value: float | None) -> float | None:
+    return None if value is None else round(float(value), 1)

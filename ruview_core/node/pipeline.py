@@ -29,7 +29,7 @@ from ..calibration.baseline import NodeBaseline
 from ..calibration.features import BREATHING_SECONDS, WindowFeatures, WindowSums, estimate_vitals, vitals_window
 from ..dsp.subcarriers import signed_subcarrier_index, usable_subcarriers
 from ..frames import CsiFrame
-from ..vitals import VitalSignEstimate
+from ..vitals import VitalSignEstimate, breathing_columns
 from .cleaning import NodeBuffer, clean, dominant_kind, frame_kind, last_gap_end, packet_rate
 from .motion import (
     BASELINE_FACTOR, SELF_FACTOR, SELF_MEMORY_HOPS, SELF_WARMUP_HOPS, UNTRUSTED_SECONDS, SelfCalibratedLevel,
@@ -200,6 +200,21 @@ class NodePipeline:
         if window is not None and self.amplitude_only:
             return np.abs(window)
         return window
+
+    def breathing_recent(self, t: float, feature: str | None, seconds: float) -> np.ndarray | None:
+        """The breathing estimator's ``feature`` columns over the last ``seconds`` before ``t``,
+        from the packets on a uniform grid (what a pause is followed on between estimates)."""
+        if self.buffer is None or not self.rate_hz:
+            return None
+        times, csi = self.buffer.recent(seconds, end=t)
+        start = last_gap_end(times)
+        times, csi = times[start:], csi[start:]
+        if times.size < 16:
+            return None
+        if self.amplitude_only:
+            csi = np.abs(csi)
+        return breathing_columns(csi, self.rate_hz, feature=feature, times=times,
+                                 frequency_index=None if self.amplitude_only else self.frequency_index)
 
     def vitals(self, t: float, breathing_feature: str | None = None,
                heart_feature: str | None = None) -> tuple[VitalSignEstimate, VitalSignEstimate]:

@@ -34,6 +34,8 @@ from ..specialists import anomaly, breathing
 from ..specialists.bank import MODULES, SpecialistBank, train_bank
 from ..specialists.base import BACKBONE_REV, Reading, unknown
 from .fusion import fuse
+from .events import ActivityEvents
+from .pauses import PAUSE, NodePauses, PauseEvents
 from .room_state import PERSON_READINGS, SPECIALIST_OF, NodeState, RoomState
 
 DRIFT_WINDOWS = 20
@@ -62,6 +64,8 @@ class NodeMonitor:
         self.vitals = (None, None)
         self.drift_count = 0
         self.last_hop: NodeHop | None = None
+        self.pauses = NodePauses(self.pipeline)
+        self.still_person = False  # the last state saw someone present and not moving
 
     def push(self, frame: CsiFrame) -> None:
         """Queue one frame (cleaned with the others of its hop when the hop closes)."""
@@ -84,8 +88,11 @@ class NodeMonitor:
             if readings["motion"].value:
                 readings.update({k: unknown("moving") for k in ("breathing_bpm", "heart_bpm")})
         self._track_activity(t, node_hop, readings)
-        return NodeState(node_id, {name: readings[name] for name in SPECIALIST_OF},
-                         self._drift(features, bank, readings), features)
+        present, moving = readings["presence"].value, readings["motion"].value
+        self.still_person = present is True and moving is False
+        kept = {name: readings[name] for name in SPECIALIST_OF}
+        kept[PAUSE] = self.pauses.reading(t, present, moving)
+        return NodeState(node_id, kept, self._drift(features, bank, readings), features)
 
     def _track_activity(self, t: float, node_hop: NodeHop, readings: dict[str, Reading]) -> None:
         self.last_activity = self.activities.update(t, readings["motion"].value, node_hop.motion,
@@ -107,6 +114,7 @@ class NodeMonitor:
         node_id = self.baseline.node_id
         self.vitals = self.pipeline.vitals(t, breathing.feature_for(bank.get("breathing"), node_id),
                                            breathing.feature_for(bank.get("heartbeat"), node_id))
+        self.pauses.renew(t, self.vitals[0], self.still_person)
 
     def _drift(self, features, bank: SpecialistBank, readings: dict[str, Reading]) -> str | None:
         if readings["motion"].value:  # a moving scene is never judged as drift
@@ -149,6 +157,8 @@ class RoomMonitor:
         self.nodes = {node_id: NodeMonitor(node, (i % every) * self.hop, vitals_every, activity_model, self.hop)
                       for i, (node_id, node) in enumerate(sorted(baseline.nodes.items()))}
         self.unknown_nodes: set[int] = set()
+        self.pause_events = PauseEvents()
+        self.activity_events = ActivityEvents()
         self._next_emit: float | None = None
         self.stale_reason = None
         if self.bank.baseline_id != baseline.baseline_id:
@@ -200,4 +210,7 @@ class RoomMonitor:
             best = max(said, key=lambda a: (a.activity != "still", a.confidence))
             room = replace(room, activity=Reading(best.activity, best.confidence,
                                                   best.decisions[-1].reason if best.decisions else "still"))
-        return room
+        events = self.pause_events.update(t, room.readings[PAUSE])
+        if not room.stale and not room.vetoed:
+            events += self.activity_events.update(t, [d for a in said for d in a.decisions])
+        return replace(room, events=tuple(events)) if events else room

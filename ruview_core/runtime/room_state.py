@@ -1,4 +1,4 @@
-"""The fused state of a room at one instant: seven readings, plus whether they may be trusted."""
+"""The fused state of a room at one instant: its readings, plus whether they may be trusted."""
 
 from __future__ import annotations
 
@@ -9,14 +9,18 @@ from ..specialists.base import Reading, unknown
 
 if TYPE_CHECKING:
     from ..calibration.features import WindowFeatures
+    from .events import RoomEvent
 
-READINGS = ("presence", "motion", "posture", "breathing_bpm", "heart_bpm", "restlessness", "anomaly", "zone")
+READINGS = ("presence", "motion", "posture", "breathing_bpm", "heart_bpm", "restlessness", "anomaly", "zone",
+            "breathing_pause")
 # Which specialist produces each reading.
 SPECIALIST_OF = {"presence": "presence", "motion": "motion", "posture": "posture", "breathing_bpm": "breathing",
                  "heart_bpm": "heartbeat", "restlessness": "restlessness", "anomaly": "anomaly"}
 # Readings that only exist with someone in the room (presence false short-circuits them to null).
 PERSON_READINGS = ("posture", "breathing_bpm", "heart_bpm", "restlessness")
 # ``zone`` has no specialist: the room computes it from the nodes' evidence (two or more nodes).
+# ``breathing_pause`` neither: each node follows its committed rhythm (:mod:`.pauses`); it only
+# exists with a still person in the room.
 
 
 @dataclass(frozen=True)
@@ -39,7 +43,11 @@ class NodeState:
 
 @dataclass(frozen=True)
 class RoomState:
-    """``{value, confidence, label}`` per reading; ``stale``/``vetoed`` rooms carry no readings but why."""
+    """``{value, confidence, label}`` per reading; ``stale``/``vetoed`` rooms carry no readings but why.
+
+    ``events`` happened in this hop (a pause that ended): published once by whoever consumes the
+    states, so they are not part of :meth:`to_dict` (a state may be re-sent, an event must not).
+    """
 
     t: float
     readings: dict[str, Reading]
@@ -53,6 +61,7 @@ class RoomState:
     # The movement named at this hop (ruview_core.activity): sit_down, stand_up, lie_down, get_up,
     # fall, walk, jump, other, or still; unknown while moving, undecided or without an activity model.
     activity: Reading = field(default_factory=lambda: unknown("no movement named"))
+    events: tuple[RoomEvent, ...] = ()
 
     def __getattr__(self, name: str) -> Reading:
         if name in READINGS:

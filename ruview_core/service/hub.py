@@ -210,6 +210,13 @@ class RuViewService:
         if self.mqtt is not None:
             self.mqtt.publish_state(room_id, {**(message["state"] or {}), "status": message["status"]})
 
+    def publish_event(self, room_id: str, event: dict[str, Any]) -> None:
+        """Push something that happened in a room (a breathing pause that ended) once: to WebSocket
+        clients as ``{"type": "event", "room", "event"}`` and to MQTT's event topic."""
+        self.subscribers.publish({"type": "event", "room": room_id, "event": event}, room_id)
+        if self.mqtt is not None:
+            self.mqtt.publish_event(room_id, event)
+
     def room_added(self, room: RoomConfig) -> None:
         self._unclaimed_online_cache = None  # its nodes may have been unclaimed until now
         self._load_room(room.room_id)
@@ -263,6 +270,8 @@ class RuViewService:
             live = self.rooms.get(room_id)
             if live is not None and live.push(packet):
                 self.publish_room(room_id)
+                for event in live.take_events():
+                    self.publish_event(room_id, event)
 
     def _set_online(self, node_id: int, online: bool) -> None:
         self._online[node_id] = online

@@ -35,6 +35,7 @@ class LiveRoom:
     latest_at: float = 0.0  # wall clock of ``latest``
     last_state: RoomState | None = None  # ``latest`` with its per-node readings
     captures: set[asyncio.Queue] = field(default_factory=set)
+    events: list[dict[str, Any]] = field(default_factory=list)  # closed states' events not yet published
     windows: RollingWindowTable = field(default_factory=RollingWindowTable)
     display: RoomDisplay = field(default_factory=RoomDisplay)
     watched: bool = False  # a live view shows the room: its frames are sampled for display
@@ -79,7 +80,8 @@ class LiveRoom:
         return sorted(self.monitor.nodes) if self.monitor is not None else []
 
     def push(self, frame: CsiFrame) -> list[dict[str, Any]]:
-        """Feed one frame to the captures and the monitor; returns the room states it closed."""
+        """Feed one frame to the captures and the monitor; returns the room states it closed (their
+        events wait in ``events`` for :meth:`take_events`)."""
         for queue in self.captures:
             if queue.full():
                 queue.get_nowait()  # a capture that fell behind loses its oldest frame, never the newest
@@ -93,10 +95,16 @@ class LiveRoom:
         for state in closed:
             self.windows.append_state(state)
             self.last_state = state
+            self.events.extend(event.to_dict() for event in state.events)
         states = [state.to_dict() for state in closed]
         if states:
             self.latest, self.latest_at = states[-1], time.time()
         return states
+
+    def take_events(self) -> list[dict[str, Any]]:
+        """The events of the states closed since the last call, each handed out once."""
+        events, self.events = self.events, []
+        return events
 
     async def frames(self, no_data_timeout: float, nodes_hint: str) -> AsyncIterator[CsiFrame]:
         """The room's frames from now on, for one capture; fails when none come for a while."""

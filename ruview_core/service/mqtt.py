@@ -1,8 +1,11 @@
 """Home Assistant MQTT discovery for the rooms the service runs (optional; paho-mqtt).
 
-Each room is one Home Assistant device with eight entities, all read from one JSON state topic
-``BASE/ROOM/state`` (the room state as the service serves it, plus ``status``). Discovery configs
-are retained; states are not, so a restarted Home Assistant never shows an old reading as new.
+Each room is one Home Assistant device with eight entities read from one JSON state topic
+``BASE/ROOM/state`` (the room state as the service serves it, plus ``status``), and event
+entities (a breathing pause, with its ``duration_s``) fired by ``BASE/ROOM/event``, one message
+per event (``{"event_type": ..., attributes}``), each entity keeping only its own event types.
+Discovery configs are retained; states and events are not, so a restarted Home Assistant never
+shows an old reading as new nor fires an old event.
 
 Availability is the bridge's own ``BASE/status`` topic, which the broker sets to ``offline``
 (last will) when the service dies. A reading that is not known (stale room, anomaly veto, nobody
@@ -26,6 +29,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from ..rooms import STATUSES
+from ..runtime.events import ACTIVITY_EVENT_TYPES
 from ..specialists.anomaly import VETO
 from ..specialists.posture import POSTURES
 from ..storage import json_safe, validate_room_id
@@ -57,14 +61,23 @@ def _reading(field: str, then: str, fields: dict[str, Any]) -> dict[str, Any]:
     return {**fields, "value_template": _known(field, then), "json_attributes_template": _attributes(field)}
 
 
+def _events(*event_types: str) -> dict[str, Any]:
+    """The discovery fields of an event entity: the events of ``event_types`` fire it (others on
+    the topic render empty, which Home Assistant ignores)."""
+    return {"event_types": list(event_types),
+            "value_template": f"{{{{ value if value_json.event_type | default(none) in {list(event_types)!r} else '' }}}}"}
+
+
 @dataclass(frozen=True)
 class EntitySpec:
-    """One entity of a room's device: its platform, key and the discovery fields of its own."""
+    """One entity of a room's device: its platform, key, the discovery fields of its own, and the
+    room topic it reads (``state``; ``event`` for event entities)."""
 
     component: str
     key: str
     name: str
     fields: dict[str, Any]
+    topic: str = "state"
 
 
 # The room state's readings (see ruview_core.runtime.room_state) mapped onto Home Assistant.
@@ -104,6 +117,10 @@ ENTITIES: tuple[EntitySpec, ...] = (
         "json_attributes_template": ("{{ {'stale_reason': value_json.stale_reason | default(none), "
                                      "'veto_reason': value_json.veto_reason | default(none), "
                                      "'baseline_id': value_json.baseline_id | default(none)} | tojson }}")}),
+    EntitySpec("event", "breathing_pause", "Breathing pause", {**_events("breathing_pause"), "icon": "mdi:lungs"},
+               topic="event"),
+    EntitySpec("event", "activity", "Activity", {**_events(*ACTIVITY_EVENT_TYPES), "icon": "mdi:human-handsdown"},
+               topic="event"),
 )
 
 
@@ -127,8 +144,8 @@ def discovery_topic(settings: MqttSettings, room_id: str, spec: EntitySpec) -> s
     return f"{settings.discovery_prefix}/{spec.component}/ruview_{room_id}/{spec.key}/config"
 
 
-def state_topic(settings: MqttSettings, room_id: str) -> str:
-    return f"{settings.base_topic}/{room_id}/state"
+def state_topic(settings: MqttSettings, room_id: str, kind: str = "state") -> str:
+    return f"{settings.base_topic}/{room_id}/{kind}"
 
 
 def status_topic(settings: MqttSettings) -> str:
@@ -143,15 +160,16 @@ def discovery_configs(settings: MqttSettings, room_id: str, name: str, version: 
               "model": "CSI room", "sw_version": version}
     if area:
         device["suggested_area"] = area
-    topic = state_topic(settings, room_id)
     configs = {}
     for spec in ENTITIES:
+        topic = state_topic(settings, room_id, spec.topic)
+        attributes = {"json_attributes_topic": topic} if spec.topic == "state" else {}
         configs[discovery_topic(settings, room_id, spec)] = {
             "name": spec.name,
             "unique_id": f"ruview_{room_id}_{spec.key}",
             "default_entity_id": f"{spec.component}.ruview_{slug}_{spec.key}",
             "state_topic": topic,
-            "json_attributes_topic": topic,
+            **attributes,
             "availability": [{"topic": status_topic(settings)}],
             "payload_available": ONLINE,
             "payload_not_available": OFFLINE,
@@ -245,6 +263,14 @@ class MqttBridge:
             self._last_state[room_id] = payload
             if self._connected.is_set() and not self._suppressed:
                 self._client.publish(state_topic(self.settings, room_id), payload, qos=0, retain=False)
+
+    def publish_event(self, room_id: str, event: dict) -> None:
+        """Publish one event of a room (``{"event_type": ..., attributes}``) once, never retained nor
+        replayed: an event missed while the broker or Home Assistant was away stays missed."""
+        payload = json.dumps(json_safe(event), separators=(",", ":"), allow_nan=False)
+        with self._lock:
+            if room_id in self._rooms and self._connected.is_set() and not self._suppressed:
+                self._client.publish(state_topic(self.settings, room_id, "event"), payload, qos=0, retain=False)
 
     def set_suppressed(self, suppressed: bool) -> None:
         """True while the integration serves the rooms: withdraw every entity; False: bring them back."""

@@ -65,6 +65,8 @@ def _schemas() -> dict[str, Any]:
         "Rooms": {"type": "object", "properties": {"rooms": {"type": "array", "items": _ref("Room")}}},
         "RoomState": {"type": "object", "properties": {
             "t": number, **{name: reading for name in READINGS}, "vetoed": {"type": "boolean"},
+            "breathing_pause": {**reading, "properties": {**reading["properties"], "duration_s": {
+                "type": ["number", "null"], "description": "seconds the pause under way has lasted"}}},
             "stale": {"type": "boolean"}, "stale_reason": {"type": ["string", "null"]},
             "veto_reason": {"type": ["string", "null"]}, "baseline_id": {"type": ["string", "null"]}}},
         "RoomStateMessage": {"type": "object", "properties": {
@@ -111,7 +113,9 @@ def openapi_document(version: str) -> dict[str, Any]:
         "info": {"title": "RuView API", "version": version,
                  "description": "Rooms, enrollment jobs and live room states of the RuView add-on. WebSocket "
                                 "/api/v1/ws: send {\"type\": \"subscribe\", \"rooms\": [...] or null, \"integration\": "
-                                "bool, \"display\": bool}; receive messages of type state, job, node, stale, room_removed, and with display "
+                                "bool, \"display\": bool}; receive messages of type state, job, node, stale, room_removed, "
+                                "event ({\"room\", \"event\": {\"event_type\": \"breathing_pause\", \"t\", \"duration_s\", "
+                                "\"confidence\"}}: once per breathing pause, when it ends), and with display "
                                 "(the live view) a display message per watched room twice a second: each node's packet "
                                 "rate and loss, heatmap columns, motion index and threshold, breathing waveform and "
                                 "spectrum, the fused state with each node's readings, the calibration's next step and, "
@@ -159,7 +163,7 @@ def openapi_document(version: str) -> dict[str, Any]:
             "/api/v1/integration": {"delete": _op(
                 "the Home Assistant integration was removed: MQTT discovery may show the rooms again (once the "
                 "integration has subscribed, discovery stays off until this)", None)},
-            "/api/v1/ws": {"get": _op("WebSocket: room states, job progress, node online/offline, STALE", None,
+            "/api/v1/ws": {"get": _op("WebSocket: room states, job progress, node online/offline, STALE, room events", None,
                                       status="101")},
         },
     }

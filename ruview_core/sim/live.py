@@ -23,9 +23,13 @@ class LiveSimulator:
     """Streams ``nodes`` simulated ESP32 nodes to ``address`` from a background thread."""
 
     def __init__(self, address: tuple[str, int], *, scenario: str = "empty", room_seed: int = 0,
-                 nodes: int = 2, snr_db: float = DEFAULT_SNR_DB, rate_hz: float = 100.0) -> None:
+                 nodes: int = 2, snr_db: float = DEFAULT_SNR_DB, rate_hz: float = 100.0, antennas: int = 1,
+                 person_seed: int | None = None) -> None:
         self.address = address
         self.room_seed, self.nodes, self.snr_db, self.rate_hz = room_seed, nodes, snr_db, rate_hz
+        self.antennas = antennas
+        # session n plays person seed ``person_seed + n`` (default room_seed * 1000 + n)
+        self.person_seed = room_seed * 1000 if person_seed is None else person_seed
         self.sent: Counter[int] = Counter()  # per node, what left the socket
         self._scenario = scenario
         self._session = 0
@@ -72,9 +76,9 @@ class LiveSimulator:
                 with self._lock:
                     scenario, session = self._scenario, self._session
                     self._switch.clear()
-                config = SimConfig(scenario=scenario, seed=self.room_seed * 1000 + session, room_seed=self.room_seed,
+                config = SimConfig(scenario=scenario, seed=self.person_seed + session, room_seed=self.room_seed,
                                    nodes=self.nodes, snr_db=self.snr_db, rate_hz=self.rate_hz, duration=None,
-                                   start_time=clock_offset)
+                                   start_time=clock_offset, n_antennas=self.antennas)
                 shift: dict[int, int] = {}  # per node, so that this session continues the last one's sequence
                 for frame in simulate(config).frames():
                     if self._switch.is_set():

@@ -8,7 +8,7 @@ the ``sit`` scenario and in ``breathe_normal`` uses the same chair of the same r
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -17,7 +17,7 @@ from .room import Room
 
 SCENARIOS = (
     "empty", "walk", "stand_still", "sit", "lie_down", "breathe_slow", "breathe_normal", "small_move",
-    "sleep_posture",
+    "sleep_posture", "breath_hold",
 )
 PERSON_TAG = 0x5202
 
@@ -26,7 +26,7 @@ PERSON_TAG = 0x5202
 _SWAY_RMS = {"standing": 3e-3, "sitting": 1.5e-3, "lying": 0.5e-3}
 _SWAY_BAND_HZ = (0.01, 0.06)
 _NATURAL_BREATHING_BPM = (10.0, 20.0)
-_BREATHING_BPM = {"breathe_slow": (6.0, 10.0), "breathe_normal": (12.0, 18.0)}
+_BREATHING_BPM = {"breathe_slow": (6.0, 10.0), "breathe_normal": (12.0, 18.0), "breath_hold": (12.0, 18.0)}
 _HEART_BPM = (55.0, 95.0)
 # Slow rate variability (fraction of the rate), as in real breathing and heart-rate variability.
 _BREATHING_DRIFT = 0.04
@@ -35,6 +35,34 @@ _HEART_DRIFT = 0.03
 # axis, and the heading in radians): a few centimetres scramble the body's fingerprint at 2.4 GHz.
 PLACEMENT_JITTER_M = 0.08
 FACING_JITTER_RAD = 0.15
+# breath_hold: a seated person breathing normally holds their breath now and then; the first hold
+# comes once a minute of rhythm could be established, each lasts 15-25 s, 35-50 s of breathing between.
+_FIRST_HOLD_S = (35.0, 40.0)
+_HOLD_S = (15.0, 25.0)
+_BETWEEN_HOLDS_S = (35.0, 50.0)
+_HOLDS_PLANNED = 40
+
+
+@dataclass(frozen=True)
+class HeldRhythm(Rhythm):
+    """A rhythm that stops during ``holds`` (``(start_s, end_s)`` in the activity's clock): its
+    phase stands still there, so the chest stays where it was and resumes from the same point."""
+
+    holds: tuple[tuple[float, float], ...] = ()
+
+    def phase(self, t: np.ndarray) -> np.ndarray:
+        t = np.asarray(t, dtype=np.float64)
+        held = sum((np.clip(t - start, 0.0, end - start) for start, end in self.holds), np.zeros_like(t))
+        return super().phase(t - held)
+
+
+def _draw_holds(rng: np.random.Generator) -> tuple[tuple[float, float], ...]:
+    holds, start = [], rng.uniform(*_FIRST_HOLD_S)
+    for _ in range(_HOLDS_PLANNED):
+        end = start + rng.uniform(*_HOLD_S)
+        holds.append((float(start), float(end)))
+        start = end + rng.uniform(*_BETWEEN_HOLDS_S)
+    return tuple(holds)
 
 
 @dataclass(frozen=True)
@@ -45,6 +73,7 @@ class Activity:
     person: Person | None
     motion: bool
     vitals_measurable: bool
+    holds: tuple[tuple[float, float], ...] = field(default=())
 
     def truth(self, second: int, local_start: float, local_end: float) -> dict:
         """Ground truth for one second; ``local_*`` are the interval in the activity's own clock."""
@@ -59,6 +88,7 @@ class Activity:
             "motion": bool(self.motion),
             "breathing_bpm": breathing,
             "heart_bpm": heart,
+            "breathing_pause": measurable and any(a <= (local_start + local_end) / 2 < b for a, b in self.holds),
         }
 
 
@@ -105,8 +135,11 @@ def make_activity(scenario: str, room: Room, seed: int, segment: int = 0, *,
     sway = Wander.draw(rng, _SWAY_RMS[posture] * stillness, *_SWAY_BAND_HZ)
     # Fidgeting: head and hands wander a few centimetres at gesture speed.
     fidget = Wander.draw(rng, 0.04, 0.2, 1.2, dims=9, components=5) if scenario == "small_move" else None
+    holds = _draw_holds(rng) if scenario == "breath_hold" else ()
+    if holds:
+        breathing = HeldRhythm(**{f.name: getattr(breathing, f.name) for f in fields(Rhythm)}, holds=holds)
     person = Person(posture, anchor, facing, chest_normal, breathing, heartbeat, sway, fidget=fidget)
-    return Activity(scenario, person, motion=scenario == "small_move", vitals_measurable=True)
+    return Activity(scenario, person, motion=scenario == "small_move", vitals_measurable=True, holds=holds)
 
 
 def _walker(room: Room, rng: np.random.Generator, breathing: Rhythm, heartbeat: Rhythm) -> Person:

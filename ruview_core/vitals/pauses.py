@@ -88,34 +88,93 @@ def current_pause(columns: np.ndarray, rate_hz: float, reference: RhythmReferenc
     return seconds if seconds >= min_pause_s else None
 
 
+# A pause ends once this many checks in a row find the rhythm back: one check can catch a brief
+# swell of the envelope in the middle of a long hold, which would split it in two.
+END_AFTER_CHECKS = 2
+
+
+class PauseTracker:
+    """One node's pause state between estimates: the reference its last committed rate set and
+    the pause under way (``started``, stream seconds).
+
+    :meth:`establish` after every estimate (renews the reference while no pause is under way),
+    :meth:`check` every ``HOP_S`` on the last ``REFERENCE_S`` seconds of the same columns;
+    :meth:`reset` when the scene changes (motion, nobody there): the old reference no longer holds.
+    A pause ends at the first check that found the rhythm back, once ``end_after`` checks in a
+    row did (``ended`` is then its ``(start, end)``).
+    """
+
+    def __init__(self, min_pause_s: float = MIN_PAUSE_S, end_after: int = END_AFTER_CHECKS) -> None:
+        self.min_pause_s = min_pause_s
+        self.end_after = end_after
+        self.reference: RhythmReference | None = None
+        self.confidence = 0.0  # of the estimate that set the reference
+        self.started: float | None = None
+        self.ended: tuple[float, float] | None = None  # the last pause that ended
+        self._back_since: float | None = None  # the first check of this pause that found the rhythm back
+        self._back_checks = 0
+
+    def reset(self) -> None:
+        self.reference, self.confidence, self.started = None, 0.0, None
+        self._back_since, self._back_checks = None, 0
+
+    @property
+    def ending(self) -> bool:
+        """The last check found the rhythm back, but the pause has not ended yet."""
+        return self._back_since is not None
+
+    def establish(self, recent: np.ndarray, rate_hz: float, bpm: float | None, confidence: float) -> None:
+        """A new estimate over the window ending with ``recent`` columns: a committed ``bpm`` renews the reference."""
+        if bpm is None or self.started is not None:
+            return
+        reference = rhythm_reference(recent, rate_hz, bpm / 60.0)
+        if reference is not None:
+            self.reference, self.confidence = reference, confidence
+
+    def check(self, end: float, recent: np.ndarray, rate_hz: float) -> float | None:
+        """Seconds the pause under way at ``end`` has lasted (None: none); ``recent`` are the
+        columns of the last ``REFERENCE_S`` seconds before ``end``. While its end is being
+        confirmed, the seconds up to the first check that found the rhythm back."""
+        paused = None if self.reference is None else current_pause(recent, rate_hz, self.reference, self.min_pause_s)
+        if paused is not None:
+            self.started = end - paused if self.started is None else self.started
+            self._back_since, self._back_checks = None, 0
+            return end - self.started
+        if self.started is None:
+            return None
+        self._back_since = end if self._back_since is None else self._back_since
+        self._back_checks += 1
+        if self._back_checks < self.end_after:
+            return self._back_since - self.started
+        self.ended = (self.started, self._back_since)
+        self.started, self._back_since, self._back_checks = None, None, 0
+        return None
+
+
 def find_pauses(csi: np.ndarray, times: np.ndarray, rate_hz: float, *, gain: np.ndarray | None = None,
                 min_pause_s: float = MIN_PAUSE_S, hop_s: float = HOP_S) -> list[tuple[float, float]]:
     """``(start_s, end_s)`` of every pause in a recording of packets (``csi`` ``[N, ...]`` at ``times``).
 
-    Replays it as the product would: every ``hop_s`` the last ``REFERENCE_S`` seconds are
-    estimated; a committed rate establishes (or renews) the reference while no pause is under
-    way; a pause is reported from when its rhythm stopped until it is back.
+    Replays it as the product would (:class:`PauseTracker`): every ``hop_s`` the last
+    ``REFERENCE_S`` seconds are estimated; a committed rate establishes (or renews) the reference
+    while no pause is under way; a pause is reported from when its rhythm stopped until it is back.
     """
     times = np.asarray(times, dtype=np.float64) - float(np.min(times))
     grid = breathing_columns(csi, rate_hz, times=times)
-    reference: RhythmReference | None = None
+    tracker = PauseTracker(min_pause_s)
     pauses: list[tuple[float, float]] = []
-    ongoing: float | None = None
     for end in np.arange(REFERENCE_S, times[-1] + 1e-9, hop_s):
         stop = int(end * rate_hz)
         recent = grid[max(stop - int(REFERENCE_S * rate_hz), 0): stop]
-        paused = None if reference is None else current_pause(recent, rate_hz, reference, min_pause_s)
-        if paused is not None:
-            ongoing = end - paused if ongoing is None else ongoing
+        ended = tracker.ended
+        if tracker.check(float(end), recent, rate_hz) is not None:
             continue
-        if ongoing is not None:
-            pauses.append((ongoing, float(end)))
-            ongoing = None
+        if tracker.ended is not ended:
+            pauses.append(tracker.ended)
         rows = (times >= end - REFERENCE_S) & (times < end)
         estimate = estimate_breathing(csi[rows], rate_hz, times=times[rows],
                                       gain=None if gain is None else gain[rows])
-        if estimate.bpm is not None:
-            reference = rhythm_reference(recent, rate_hz, estimate.bpm / 60.0) or reference
-    if ongoing is not None:
-        pauses.append((ongoing, float(times[-1])))
+        tracker.establish(recent, rate_hz, estimate.bpm, estimate.confidence)
+    if tracker.started is not None:
+        pauses.append((tracker.started, float(times[-1])))
     return pauses

@@ -8,12 +8,13 @@ import json
 import numpy as np
 import pytest
 
-from ruview_core.activity.classify import ActivityModel, decide
+from ruview_core.activity.classify import ActivityDecision, ActivityModel, decide
 from ruview_core.activity.episodes import EpisodeCutter
 from ruview_core.activity.monitor import ActivityMonitor
 from ruview_core.activity.profile import FEATURE_NAMES, episode_profile
 from ruview_core.activity.tracker import PostureTracker
 from ruview_core.analysis import RECORD_KEYS, analyze_frames
+from ruview_core.runtime.events import ACTIVITY_EVENT_TYPES, ActivityEvents
 from ruview_core.runtime.monitor import RoomMonitor
 from ruview_core.sim import SimConfig, simulate
 from ruview_core.specialists.bank import train_bank
@@ -181,6 +182,21 @@ def test_room_state_carries_the_activity_and_the_tracked_posture_replaces_the_fi
     assert after and all(s.posture.value == "sitting" and "after sit_down" in s.posture.label for s in after)
     plain = list(RoomMonitor(baseline, bank).run(frames))
     assert {s.activity.value for s in plain} <= {None, "still"}
+    # One event for the one movement, although each node (and hop) that named it says so again.
+    fired = [e for s in states for e in s.events if e.event_type in ACTIVITY_EVENT_TYPES]
+    assert [e.event_type for e in fired] == ["sit_down"] and 0 < fired[0].attributes["confidence"] <= 1
+    assert not [e for s in plain for e in s.events if e.event_type in ACTIVITY_EVENT_TYPES]
+
+
+def test_activity_events_fire_once_per_movement_and_only_for_the_named_transitions():
+    events = ActivityEvents(repeat_seconds=5.0)
+    said = [ActivityDecision("sit_down", 0.7, "model"), ActivityDecision("sit_down", 0.9, "model")]
+    first = events.update(10.0, said)
+    assert [(e.event_type, e.attributes["confidence"]) for e in first] == [("sit_down", 0.9)]
+    assert events.update(12.0, [ActivityDecision("sit_down", 0.8, "model")]) == []  # the other node, late
+    assert events.update(13.0, [ActivityDecision("walk", 0.9, "model"), ActivityDecision("still", 1.0, "")]) == []
+    assert [e.event_type for e in events.update(14.0, [ActivityDecision("fall", 0.95, "fall rule")])] == ["fall"]
+    assert [e.event_type for e in events.update(40.0, [ActivityDecision("sit_down", 0.8, "model")])] == ["sit_down"]
 
 
 def _shifted(frames, seconds: float):

@@ -33,6 +33,7 @@ from ._mosquitto import Broker, Listener, mosquitto  # noqa: F401  (fixture)
 
 VERSION = "0.1.0-test"
 WAIT_S = 5.0
+PER_ROOM = 10  # entities of a room's device: eight read the state topic, two event entities its event topic
 
 
 
@@ -75,10 +76,10 @@ def test_configs_identify_each_room_and_entity():
     settings = MqttSettings("h")
     configs = {**discovery_configs(settings, "living-room", "Living room", VERSION),
                **discovery_configs(settings, "bedroom", "Bedroom", VERSION)}
-    assert len(configs) == 2 * len(ENTITIES) == 16
+    assert len(configs) == 2 * len(ENTITIES) == 2 * PER_ROOM
     unique_ids = [c["unique_id"] for c in configs.values()]
     entity_ids = [c["default_entity_id"] for c in configs.values()]
-    assert len(set(unique_ids)) == len(set(entity_ids)) == 16
+    assert len(set(unique_ids)) == len(set(entity_ids)) == 2 * PER_ROOM
     for topic, config in configs.items():
         component = topic.split("/")[1]
         assert "object_id" not in config
@@ -108,9 +109,10 @@ def test_room_ids_that_would_break_topics_are_refused():
 @pytest.fixture(scope="module")
 def home_assistant_schemas():
     """Home Assistant's MQTT sensor and binary_sensor discovery schemas, and a way to render."""
-    from homeassistant.components.mqtt import binary_sensor, sensor
+    from homeassistant.components.mqtt import binary_sensor, event, sensor
     from homeassistant.core import HomeAssistant
-    return {"sensor": sensor.DISCOVERY_SCHEMA, "binary_sensor": binary_sensor.DISCOVERY_SCHEMA}, HomeAssistant
+    return {"sensor": sensor.DISCOVERY_SCHEMA, "binary_sensor": binary_sensor.DISCOVERY_SCHEMA,
+            "event": event.DISCOVERY_SCHEMA}, HomeAssistant
 
 
 def rendered(schemas, home_assistant, tmp_path, states: list[dict]) -> dict[str, list[str]]:
@@ -123,6 +125,8 @@ def rendered(schemas, home_assistant, tmp_path, states: list[dict]) -> dict[str,
         try:
             for topic, config in configs.items():
                 component, key = topic.split("/")[1], topic.split("/")[3]
+                if component == "event":
+                    continue  # fired by the event topic, not rendered from states (test_event_entity_...)
                 valid = schemas[component](dict(config, platform="mqtt"))
                 assert set(config) <= set(valid), f"{key}: Home Assistant dropped {set(config) - set(valid)}"
                 assert valid["default_entity_id"] == config["default_entity_id"]
@@ -175,19 +179,87 @@ def test_templates_render_unknown_for_null_readings(home_assistant_schemas, tmp_
     assert {k: v[2] for k, v in values.items()} == {k: "None" for k in values} | {"calibration": "training"}
 
 
+def test_event_entity_fires_only_for_its_own_events(home_assistant_schemas, tmp_path):
+    """The breathing-pause entity reads the room's event topic: Home Assistant's event schema takes its
+    config, its template passes a breathing_pause event through (event_type plus the duration) and
+    renders any other event empty, which Home Assistant ignores."""
+    schemas, home_assistant = home_assistant_schemas
+    configs = discovery_configs(MqttSettings("h"), "den", "Den", VERSION)
+    config = configs["homeassistant/event/ruview_den/breathing_pause/config"]
+    assert config["state_topic"] == "ruview/den/event" and "json_attributes_topic" not in config
+    valid = schemas["event"](dict(config, platform="mqtt"))
+    assert set(config) <= set(valid) and valid["event_types"] == ["breathing_pause"]
+    pause = json.dumps({"event_type": "breathing_pause", "t": 80.0, "duration_s": 17.5, "confidence": 0.9})
+    other = json.dumps({"event_type": "sat_down", "t": 81.0})
+
+    async def run() -> list[str]:
+        hass = home_assistant(str(tmp_path))
+        try:
+            valid["value_template"].hass = hass
+            return [valid["value_template"].async_render({"value": p, "value_json": json.loads(p)}, parse_result=False)
+                    for p in (pause, other)]
+        finally:
+            await hass.async_stop(force=True)
+
+    fired, ignored = asyncio.run(run())
+    assert json.loads(fired) == json.loads(pause) and ignored == ""
+
+
+def test_activity_event_entity_fires_for_the_named_movements_only(home_assistant_schemas, tmp_path):
+    schemas, home_assistant = home_assistant_schemas
+    config = discovery_configs(MqttSettings("h"), "den", "Den", VERSION)["homeassistant/event/ruview_den/activity/config"]
+    valid = schemas["event"](dict(config, platform="mqtt"))
+    assert valid["event_types"] == ["fall", "sit_down", "stand_up", "lie_down", "get_up"]
+    fall = json.dumps({"event_type": "fall", "t": 80.0, "confidence": 0.9, "reason": "fall rule"})
+    pause = json.dumps({"event_type": "breathing_pause", "t": 81.0, "duration_s": 12.0})
+
+    async def run() -> list[str]:
+        hass = home_assistant(str(tmp_path))
+        try:
+            valid["value_template"].hass = hass
+            return [valid["value_template"].async_render({"value": p, "value_json": json.loads(p)}, parse_result=False)
+                    for p in (fall, pause)]
+        finally:
+            await hass.async_stop(force=True)
+
+    fired, ignored = asyncio.run(run())
+    assert json.loads(fired) == json.loads(fall) and ignored == ""
+
+
 # -- against Mosquitto ------------------------------------------------------------------------------
+
+
+def test_events_are_published_once_not_retained(mosquitto, bridge_factory):
+    bridge = started(bridge_factory(), {"den": "Den"})
+    listener = Listener(mosquitto.port, "ruview/den/event")
+    try:
+        bridge.publish_event("den", {"event_type": "breathing_pause", "t": 80.0, "duration_s": 17.5})
+        bridge.publish_event("unknown-room", {"event_type": "breathing_pause", "t": 80.0, "duration_s": 17.5})
+        bridge.publish_state("den", a_state(presence=Reading(True, 0.9, "present")))
+        assert listener.wait_for(lambda m: len(m) >= 1)
+        time.sleep(0.2)
+        assert len(listener.messages) == 1 and not listener.messages[0].retain
+        assert json.loads(listener.messages[0].payload) == {"event_type": "breathing_pause", "t": 80.0,
+                                                            "duration_s": 17.5}
+    finally:
+        listener.close()
+    late = Listener(mosquitto.port, "ruview/+/event")
+    try:
+        assert not late.wait_for(lambda m: len(m) > 0, timeout=0.3)
+    finally:
+        late.close()
 
 
 def test_discovery_is_retained_with_availability(mosquitto, bridge_factory):
     early = Listener(mosquitto.port)
     started(bridge_factory(), {"living-room": "Living room", "bedroom": "Bedroom"})
     try:  # everything reached the broker...
-        assert early.wait_for(lambda m: len(configs_of(early.latest())) == 16)
+        assert early.wait_for(lambda m: len(configs_of(early.latest())) == 2 * PER_ROOM)
     finally:
         early.close()
     late = Listener(mosquitto.port)  # ...so a newcomer gets it all, from the broker's retained copies
     try:
-        assert late.wait_for(lambda m: len(configs_of({x.topic: x.payload for x in m})) == 16)
+        assert late.wait_for(lambda m: len(configs_of({x.topic: x.payload for x in m})) == 2 * PER_ROOM)
         assert late.wait_for(lambda m: any(x.topic == "ruview/status" for x in m))
         latest = late.latest()
         assert latest["ruview/status"] == b"online"
@@ -195,8 +267,8 @@ def test_discovery_is_retained_with_availability(mosquitto, bridge_factory):
         configs = configs_of(latest)
         devices = {c["device"]["identifiers"][0] for c in configs.values()}
         assert devices == {"ruview_living-room", "ruview_bedroom"}
-        assert len({c["unique_id"] for c in configs.values()}) == 16
-        assert all(c["default_entity_id"].startswith(("sensor.ruview_", "binary_sensor.ruview_"))
+        assert len({c["unique_id"] for c in configs.values()}) == 2 * PER_ROOM
+        assert all(c["default_entity_id"].startswith(("sensor.ruview_", "binary_sensor.ruview_", "event.ruview_"))
                    for c in configs.values())
     finally:
         late.close()
@@ -292,7 +364,7 @@ def test_suppression_withdraws_entities_and_states(mosquitto, bridge_factory):
     bridge = started(bridge_factory(), {"den": "Den", "hall": "Hall"})
     listener = Listener(mosquitto.port)
     try:
-        assert listener.wait_for(lambda m: len(configs_of(listener.latest())) == 16)
+        assert listener.wait_for(lambda m: len(configs_of(listener.latest())) == 2 * PER_ROOM)
         bridge.set_suppressed(True)
         assert listener.wait_for(lambda m: len(configs_of(listener.latest())) == 0)
         bridge.publish_state("den", a_state(presence=Reading(True, 0.9, "present")))
@@ -311,7 +383,7 @@ def test_suppression_withdraws_entities_and_states(mosquitto, bridge_factory):
     bridge.set_suppressed(False)
     late = Listener(mosquitto.port, "homeassistant/#")
     try:
-        assert late.wait_for(lambda m: len(configs_of(late.latest())) == 24)
+        assert late.wait_for(lambda m: len(configs_of(late.latest())) == 3 * PER_ROOM)
     finally:
         late.close()
 
@@ -320,17 +392,17 @@ def test_removed_room_leaves_no_entities(mosquitto, bridge_factory):
     bridge = started(bridge_factory(), {"den": "Den", "hall": "Hall"})
     listener = Listener(mosquitto.port, "homeassistant/+/ruview_den/#")
     try:
-        assert listener.wait_for(lambda m: len(configs_of(listener.latest())) == 8)
+        assert listener.wait_for(lambda m: len(configs_of(listener.latest())) == PER_ROOM)
         bridge.remove_room("den")
         assert listener.wait_for(lambda m: len(configs_of(listener.latest())) == 0)
-        assert len(listener.latest()) == 8  # an empty retained payload on each of the room's topics
+        assert len(listener.latest()) == PER_ROOM  # an empty retained payload on each of the room's topics
     finally:
         listener.close()
     late = Listener(mosquitto.port, "homeassistant/#")
     try:
-        assert late.wait_for(lambda m: len(m) == 8)
+        assert late.wait_for(lambda m: len(m) == PER_ROOM)
         time.sleep(0.2)
-        assert len(late.messages) == 8
+        assert len(late.messages) == PER_ROOM
         assert {c["device"]["name"] for c in configs_of(late.latest()).values()} == {"Hall"}
     finally:
         late.close()
@@ -366,7 +438,7 @@ def test_reconnects_and_republishes_after_broker_restart(mosquitto, bridge_facto
     mosquitto.start()  # persistence is off: the broker forgot every retained message
     late = Listener(mosquitto.port)
     try:
-        assert late.wait_for(lambda m: len(configs_of(late.latest())) == 8
+        assert late.wait_for(lambda m: len(configs_of(late.latest())) == PER_ROOM
                              and late.latest().get("ruview/status") == b"online", timeout=10)
         assert {c["device"]["name"] for c in configs_of(late.latest()).values()} == {"Hall"}
     finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import pytest
 
 from ruview_core.runtime import DRIFT_WINDOWS, NodeState, RoomMonitor, fuse
 from ruview_core.runtime.room_state import READINGS
@@ -130,7 +131,8 @@ def test_fusion_rules():
     nearer = node(3, Reading(True, 0.9, "present"), Reading(15.0, 0.9, "measured"), anomaly=0.2)
     state = fuse(10.0, [far, near, nearer])
     assert state.value("presence") is True and state.presence.confidence == 0.9  # OR
-    assert state.value("breathing_bpm") == 15.0  # the most confident node
+    # 14 and 15 br/min agree within 1: confidence-weighted, surer than either node
+    assert state.value("breathing_bpm") == pytest.approx(14.6) and state.breathing_bpm.confidence == pytest.approx(0.96)
     assert state.anomaly.value == 0.2 and not state.vetoed  # worst case, below the veto
     vetoed = fuse(10.0, [near, node(4, Reading(True, 0.9, "present"), unknown(), anomaly=0.9)])
     assert vetoed.vetoed and vetoed.value("breathing_bpm") is None and vetoed.value("presence") is None
@@ -138,6 +140,23 @@ def test_fusion_rules():
     assert stale.stale and stale.stale_reason == "moved" and stale.value("breathing_bpm") is None
     nobody = fuse(10.0, [far])
     assert nobody.value("presence") is False and nobody.readings["breathing_bpm"].label == "nobody present"
+
+
+def test_nodes_that_agree_on_the_breathing_rate_raise_its_confidence_and_disagreeing_ones_lower_it():
+    def rates(*readings):
+        nodes = [NodeState(i, {"presence": Reading(True, 0.9, "present"), "motion": Reading(False, 0.9, "still"),
+                               "anomaly": Reading(0.1, 0.9, "normal"), "breathing_bpm": r}) for i, r in enumerate(readings)]
+        return fuse(10.0, nodes).breathing_bpm
+
+    alone = rates(Reading(15.0, 0.5, "measured"), unknown("no clear rhythm"))
+    assert alone.value == 15.0 and alone.confidence == 0.5  # one node: its own reading
+    agree = rates(Reading(15.0, 0.5, "measured"), Reading(15.6, 0.5, "measured"))
+    assert agree.value == pytest.approx(15.3) and agree.confidence == pytest.approx(0.75)
+    assert agree.label == "2 nodes agree"
+    weakly_contradicted = rates(Reading(15.0, 0.8, "measured"), Reading(19.0, 0.35, "measured"))
+    assert weakly_contradicted.value == 15.0 and weakly_contradicted.confidence == pytest.approx(0.8 * 0.65)
+    both_sure = rates(Reading(15.0, 0.8, "measured"), Reading(19.0, 0.8, "measured"))
+    assert both_sure.value is None and both_sure.confidence == 0.0 and "disagree" in both_sure.label
 
 
 # -- the incremental path: frames cleaned and summed as they arrive ---------------------------------

@@ -14,7 +14,7 @@ from ruview_core.sim import (
 )
 
 USED = np.setdiff1d(np.arange(64), NULL_SUBCARRIERS)
-TRUTH_KEYS = ["t", "presence", "posture", "motion", "breathing_bpm", "heart_bpm"]
+TRUTH_KEYS = ["t", "presence", "posture", "motion", "breathing_bpm", "heart_bpm", "breathing_pause"]
 STILL = ("stand_still", "sit", "lie_down", "sleep_posture", "breathe_slow", "breathe_normal")
 
 
@@ -59,7 +59,7 @@ def smoothed_variation(csi: np.ndarray, window: int = 40) -> float:
 
 def test_public_constants():
     assert SCENARIOS == ("empty", "walk", "stand_still", "sit", "lie_down", "breathe_slow", "breathe_normal",
-                         "small_move", "sleep_posture")
+                         "small_move", "sleep_posture", "breath_hold")
     assert 10 <= DEFAULT_SNR_DB <= 30
     assert DEFAULT_RATE_HZ == 20
     config = SimConfig("sit")
@@ -146,6 +146,19 @@ def test_breathing_is_visible_in_csi():
     assert sum(hits) >= 4, hits
 
 
+def test_a_breath_hold_stops_the_chest_and_the_truth_says_so():
+    sim = simulate(SimConfig("breath_hold", seed=7, duration=70.0))
+    start, end = sim.activity_at(0.0)[0].holds[0]
+    assert 35.0 <= start <= 40.0 and 15.0 <= end - start <= 25.0
+    truth = sim.truth()
+    assert [row["t"] for row in truth if row["breathing_pause"]] == [t for t in range(70) if start <= t + 0.5 < end]
+    assert all(row["breathing_bpm"] == 0.0 for row in truth if start <= row["t"] and row["t"] + 1 <= end)
+    chest = sim.activity_at(0.0)[0].person.breathing
+    held = chest.displacement(np.linspace(start + 0.1, end - 0.1, 50))
+    assert np.ptp(held) < 0.25 * chest.depth_m  # only the slow breath-to-breath swell, no breaths
+    assert np.ptp(chest.displacement(np.linspace(start - 10, start, 50))) > 0.5 * chest.depth_m
+
+
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_truth_rows(scenario):
     truth = simulate(SimConfig(scenario, seed=7, duration=12.5)).truth()
@@ -158,7 +171,7 @@ def test_truth_rows(scenario):
     assert row["motion"] is (scenario in ("walk", "small_move"))
     expected_posture = {"empty": None, "walk": "standing", "stand_still": "standing", "sit": "sitting",
                         "lie_down": "lying", "sleep_posture": "lying", "breathe_slow": "sitting",
-                        "breathe_normal": "sitting"}
+                        "breathe_normal": "sitting", "breath_hold": "sitting"}
     if scenario in expected_posture:
         assert row["posture"] == expected_posture[scenario]
     else:
@@ -166,7 +179,7 @@ def test_truth_rows(scenario):
     if scenario in ("empty", "walk"):
         assert row["breathing_bpm"] is None and row["heart_bpm"] is None
     else:
-        low, high = {"breathe_slow": (6, 10), "breathe_normal": (12, 18)}.get(scenario, (10, 20))
+        low, high = {"breathe_slow": (6, 10), "breathe_normal": (12, 18), "breath_hold": (12, 18)}.get(scenario, (10, 20))
         rates = [r["breathing_bpm"] for r in truth]
         assert all(low <= rate <= high for rate in rates)
         assert all(55 <= r["heart_bpm"] <= 95 for r in truth)

@@ -22,20 +22,23 @@ ROOM_SEED = 6  # the simulated room of the engine's tests
 NODES = 2
 
 
-def stream(scenario: str, seed: int, seconds: float) -> Any:
-    return simulate(SimConfig(scenario, seed=seed, room_seed=ROOM_SEED, nodes=NODES, duration=seconds)).frames()
+def stream(scenario: str, seed: int, seconds: float, **options: Any) -> Any:
+    return simulate(SimConfig(scenario, seed=seed, room_seed=ROOM_SEED, nodes=NODES, duration=seconds,
+                              **options)).frames()
 
 
 def enroll_offline(data_dir: Path, room_id: str, name: str, *, nodes: tuple[int, ...] = (1, 2),
                    anchors: tuple[str, ...] = ("stand_still", "sit"), trained: bool = True,
-                   recalibrated: bool = False) -> None:
-    """A room made the way the add-on makes it, from simulated frames faster than real time."""
+                   recalibrated: bool = False, sim: dict[str, Any] | None = None) -> None:
+    """A room made the way the add-on makes it, from simulated frames faster than real time
+    (``sim``: SimConfig options of its nodes, e.g. their antennas)."""
     RoomRegistry(data_dir).create({"room_id": room_id, "name": name, "nodes": list(nodes)})
     enrollment = RoomEnrollment(data_dir, room_id)
-    enrollment.calibrate(stream("empty", 1000, 21.0), seconds=20.0)
+    enrollment.calibrate(stream("empty", 1000, 21.0, **(sim or {})), seconds=20.0)
     for index, anchor in enumerate(anchors):
         seconds = 20.0 if anchor.startswith("breathe") else 12.0  # a rhythm needs a few breaths
-        outcome = enrollment.enroll(anchor, stream(anchor, 2000 + index, seconds + 1), seconds=seconds, countdown=0.0)
+        outcome = enrollment.enroll(anchor, stream(anchor, 2000 + index, seconds + 1, **(sim or {})), seconds=seconds,
+                                    countdown=0.0)
         assert outcome.accepted, (anchor, outcome.reasons)
     if trained:
         train_room(enrollment)
@@ -80,7 +83,7 @@ class Addon:
             return self._simulator
         self.stop_simulator()
         self._simulator = LiveSimulator(("127.0.0.1", self.service.receiver.port), scenario=scenario,
-                                        room_seed=ROOM_SEED, nodes=NODES, **options).start()
+                                        room_seed=ROOM_SEED, **{"nodes": NODES, **options}).start()
         return self._simulator
 
     def stop_simulator(self) -> None:

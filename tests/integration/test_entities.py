@@ -138,7 +138,7 @@ async def test_the_addon_restarting_makes_entities_unavailable_then_back(hass: H
     assert any("Connected to the RuView add-on again" in r.getMessage() for r in caplog.records)
 
 
-@pytest.mark.parametrize("platform", [Platform.SENSOR, Platform.BINARY_SENSOR])
+@pytest.mark.parametrize("platform", [Platform.SENSOR, Platform.BINARY_SENSOR, Platform.EVENT])
 async def test_entities_snapshot(hass: HomeAssistant, addon: Addon, snapshot: SnapshotAssertion,
                                  entity_registry: er.EntityRegistry, platform: Platform,
                                  entity_registry_enabled_by_default: None) -> None:
