@@ -12,7 +12,8 @@ over every labelled file and prints, per task, mode, dataset and chip group, wha
   recall, non-falls called fall, sit-down / stand-up recognised) and UJI's streams through the
   product's episode chain (transitions found, posture right per scored second);
 - with ``--choose``: the motion factors chosen leave one dataset out (each dataset's figures
-  with the factor chosen on the others), next to the in-sample choice.
+  with the factor chosen on the others), next to the in-sample choice; and the motion window
+  with its factor chosen the same way (``real_windows.py``).
 
 The corpus is never copied into the project (its licences forbid shipping most of it).
 Last line: one JSON object. ``--quick``: a few files of each folder.
@@ -38,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import real_activity  # noqa: E402
 import real_breathing  # noqa: E402
 import real_motion  # noqa: E402
+import real_windows  # noqa: E402
 from real_corpus import DEFAULT_ROOT  # noqa: E402
 
 FACTOR_GRID = np.round(np.geomspace(1.5, 40.0, 25), 2)
@@ -134,6 +136,36 @@ def choose(hops) -> dict:
     return out
 
 
+def choose_window(per_window: dict) -> dict:
+    """The (window, factor) pair per mode chosen leave one dataset out, next to the in-sample pair."""
+    print("\nmotion window and factor chosen leave one dataset out (replayed outside the product)")
+    out = {}
+    for mode in ("baseline", "self"):
+        mine = {w: [h for h in hops if h.mode == mode] for w, hops in per_window.items()}
+        datasets = sorted({h.dataset for hops in mine.values() for h in hops})
+
+        def best(keep):
+            scored = [(balanced(real_motion.score([h for h in hops if keep(h)], {mode: f}, key=lambda h: h.dataset)), w, f)
+                      for w, hops in mine.items() for f in FACTOR_GRID]
+            top = max(s for s, _, _ in scored)
+            return next((w, float(f)) for s, w, f in scored if s == top)
+
+        in_window, in_factor = best(lambda h: True)
+        rows = {}
+        for held in datasets:
+            window, factor = best(lambda h: h.dataset != held)
+            left = real_motion.score([h for h in mine[window] if h.dataset == held], {mode: factor}, key=lambda h: h.dataset)
+            fixed = real_motion.score([h for h in mine[in_window] if h.dataset == held], {mode: in_factor},
+                                      key=lambda h: h.dataset)
+            lo, ins = _summary(left[held]), _summary(fixed[held])
+            rows[held] = {"window": list(window), "factor": factor, "left_out": lo, "in_sample": ins}
+            print(f"  {mode:9s} {held:26s} {window[0]:.1f} s/{window[1]:3d} x{factor:5.2f}: recall {_fmt(lo['recall'])} "
+                  f"false {_fmt(lo['false_alarm'])}   (in-sample {in_window[0]:.1f} s/{in_window[1]} x{in_factor:.2f}: "
+                  f"recall {_fmt(ins['recall'])} false {_fmt(ins['false_alarm'])})")
+        out[mode] = {"in_sample_window": list(in_window), "in_sample_factor": in_factor, "left_out": rows}
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--root", type=Path, default=DEFAULT_ROOT, help="the corpus folder (default: %(default)s)")
@@ -161,6 +193,10 @@ def main(argv: list[str] | None = None) -> int:
         report["events"] = events_table(events)
         if args.choose:
             report["choice"] = choose(hops)
+            with multiprocessing.get_context("fork").Pool(max(args.workers, 1)) as pool:
+                windows = pool.map(real_windows.unit_hops, units, chunksize=1)
+            per_window = {w: [h for unit in windows for h in unit[w]] for w in real_windows.CANDIDATES}
+            report["window_choice"] = choose_window(per_window)
     if "breathing" in tasks:
         print("\nbreathing (real_breathing.py)")
         report["breathing"] = real_breathing.score_breathing(args.root, args.quick)

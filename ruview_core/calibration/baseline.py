@@ -22,7 +22,8 @@ from ..dsp.subcarriers import signed_subcarrier_index, usable_subcarriers
 from ..frames import CsiFrame
 from ..node.cleaning import clean, dominant_kind, group_by_node, packet_rate, raw_arrays
 from ..node.motion import (
-    BASELINE_FACTOR, UNTRUSTED_SECONDS, come_and_go, quiet_level, slow_structure, turbulence, windowed_dispersion,
+    BASELINE_FACTOR, BURST_MIN_FRAMES, BURST_WINDOW_SECONDS, UNTRUSTED_SECONDS, come_and_go, quiet_level,
+    slow_structure, turbulence, windowed_dispersion,
 )
 from ..vitals.breathing import BREATHING_BAND_BPM, on_uniform_grid
 from ..vitals.interference import gain_lines
@@ -187,12 +188,14 @@ def fit_node_baseline(node_id: int, frames: list[CsiFrame], min_seconds: float =
     if not level > 0:
         raise BaselineError(f"node {node_id}: the signal does not change at all; is the sensor sending real CSI?")
     motion = statistics[np.isfinite(statistics)] / level
-    moved = ends[np.isfinite(statistics)][motion > BASELINE_FACTOR]
-    if moved.size > BASELINE_MOVING_SHARE * motion.size:
+    bursts = windowed_dispersion(t, turbulence_series, ends, BURST_WINDOW_SECONDS, BURST_MIN_FRAMES)
+    finite = np.isfinite(bursts)
+    moved = ends[finite][bursts[finite] / quiet_level(bursts) > BASELINE_FACTOR]
+    if moved.size > BASELINE_MOVING_SHARE * finite.sum():
         raise BaselineError(f"node {node_id}: something moved during the capture (around {moved[0] - 1:.0f}-"
                             f"{moved[-1]:.0f} s): leave the room, close the door and start again")
     if (slow_structure(t, turbulence_series) > BASELINE_STRUCTURE_LIMIT
-            and come_and_go(statistics) > BASELINE_COME_AND_GO_LIMIT):
+            and come_and_go(bursts) > BASELINE_COME_AND_GO_LIMIT):
         raise BaselineError(f"node {node_id}: something moved during the capture (the whole time): leave the room, "
                             "close the door and start again")
 
