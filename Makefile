@@ -23,18 +23,25 @@ $(VENV)/.installed-test: pyproject.toml $(PYTHON_STAMP)
 	$(PIP_INSTALL) -e '.[test]'
 	touch $@ $(VENV)/.installed-base
 
+# playwright (the Python package only: the browser is Debian's chromium)
+$(VENV)/.installed-e2e: pyproject.toml $(PYTHON_STAMP)
+	$(PIP_INSTALL) -e '.[test,e2e]'
+	touch $@ $(VENV)/.installed-test $(VENV)/.installed-base
+
 demo: $(VENV)/.installed-base
 	$(VENV)/bin/ruview demo
 
 SYSTEM_PACKAGES := mosquitto:mosquitto jq:jq curl:curl
 
-test: $(VENV)/.installed-test
+test: $(VENV)/.installed-e2e e2e-deps
 	scripts/ensure-debian-packages.sh $(SYSTEM_PACKAGES)
 	# Home Assistant's pytest plugin blocks sockets and polices tasks in every test: keep it off the engine.
 	$(PY) -m pytest -p no:homeassistant tests/engine
 	# The integration against a real Home Assistant core (the plugin on), fed by the real service over UDP.
 	$(PY) -m pytest tests/integration
 	$(PY) -m mypy --strict custom_components/ruview
+	# A person's enrollment in a real Home Assistant, in a real browser (see test-e2e below).
+	$(E2E_PYTEST)
 
 bench: $(VENV)/.installed-base
 	$(PIP_INSTALL) -e '.[bench]'  # csiread, for comparison only
@@ -44,32 +51,25 @@ clean:
 	rm -rf $(VENV) .pytest_cache
 
 # --- Browser end-to-end journey (tests/e2e) ---------------------------------------------------
-# A real Home Assistant 2026.2.3 (its own venv, on CPython 3.13.5 built once from Debian trixie's
-# source package: HA refuses Python < 3.13.2) and Debian's chromium driven by Playwright.
-# Everything lands in a cache outside the work tree and is reused: the Python build takes about
-# 3.5 minutes on 2 cores the first time, the HA venv about 45 s.
+# A real Home Assistant 2026.2.3 in its own venv (on the same Python >= 3.13.2 as .venv: HA refuses
+# older ones) and Debian's chromium driven by Playwright. The venv lands in a cache outside the work
+# tree and is reused (about 45 s to make the first time; `make test` runs the journey too).
 E2E_CACHE ?= $(or $(RUVIEW_CACHE),$(HOME)/.cache/ruview)
-E2E_PYTHON_PREFIX := $(E2E_CACHE)/python-3.13.5
-E2E_PYTHON := $(E2E_PYTHON_PREFIX)/bin/python3.13
 HASS_VENV ?= $(E2E_CACHE)/hass-venv
 CHROMIUM := /usr/bin/chromium
+# Its own pytest run: Home Assistant's pytest plugin blocks the sockets the journey needs.
+E2E_PYTEST = RUVIEW_E2E_REQUIRED=1 RUVIEW_HASS_VENV=$(HASS_VENV) $(PY) -m pytest -p no:homeassistant tests/e2e -q -s
 
 .PHONY: test-e2e e2e-deps
 
-$(E2E_PYTHON_PREFIX)/.ruview-built:
-	scripts/build-python.sh $(E2E_PYTHON_PREFIX) >/dev/null
-
-$(HASS_VENV)/.ruview-hass-stamp: $(E2E_PYTHON_PREFIX)/.ruview-built scripts/e2e/make-hass-venv.sh \
-		scripts/e2e/ha_requirements.py $(wildcard custom_components/ruview/manifest.json)
-	scripts/e2e/make-hass-venv.sh $(E2E_PYTHON) $(HASS_VENV)
+$(HASS_VENV)/.ruview-hass-stamp: $(PYTHON_STAMP) scripts/e2e/make-hass-venv.sh scripts/e2e/ha_requirements.py \
+		$(wildcard custom_components/ruview/manifest.json)
+	scripts/e2e/make-hass-venv.sh "$$(scripts/find-python.sh)" $(HASS_VENV)
 
 $(CHROMIUM):
-	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium \
-		|| { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; }
+	scripts/ensure-debian-packages.sh chromium:chromium
 
 e2e-deps: $(HASS_VENV)/.ruview-hass-stamp $(CHROMIUM)
 
-# Drives Home Assistant from outside: no HA pytest plugin (it blocks sockets).
-test-e2e: $(VENV)/.installed-test e2e-deps
-	$(PIP_INSTALL) -e '.[test,e2e]'  # playwright (the Python package only: the browser is Debian's)
-	RUVIEW_HASS_VENV=$(HASS_VENV) $(PY) -m pytest -p no:homeassistant tests/e2e -q -s
+test-e2e: $(VENV)/.installed-e2e e2e-deps
+	$(E2E_PYTEST)
