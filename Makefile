@@ -7,6 +7,8 @@ PY := $(VENV)/bin/python
 PIP_INSTALL = $(PY) -m pip install --quiet
 # Inside the venv, so that an older .venv (made with 3.13.0 before) is replaced, not reused.
 PYTHON_STAMP := $(VENV)/.python-3.13.2-or-newer
+# The live view's vendor files (uPlot), copied from addon/frontend's node_modules (see live-view-assets).
+LIVE_VIEW_VENDOR := ruview_core/service/static/vendor
 
 .PHONY: demo test test-engine bench clean live-view-assets
 
@@ -23,24 +25,29 @@ $(VENV)/.installed-test: pyproject.toml $(PYTHON_STAMP)
 	$(PIP_INSTALL) -e '.[test]'
 	touch $@ $(VENV)/.installed-base
 
+# playwright (the Python package only: the browser is Debian's chromium)
+$(VENV)/.installed-e2e: pyproject.toml $(PYTHON_STAMP)
+	$(PIP_INSTALL) -e '.[test,e2e]'
+	touch $@ $(VENV)/.installed-test $(VENV)/.installed-base
+
 demo: $(VENV)/.installed-base
 	$(VENV)/bin/ruview demo
 
 SYSTEM_PACKAGES := mosquitto:mosquitto jq:jq curl:curl
 
-test: $(VENV)/.installed-test
+test: $(VENV)/.installed-e2e e2e-deps $(LIVE_VIEW_VENDOR)/.uplot-stamp
 	scripts/ensure-debian-packages.sh $(SYSTEM_PACKAGES)
 	# Home Assistant's pytest plugin blocks sockets and polices tasks in every test: keep it off the engine.
 	$(PY) -m pytest -p no:homeassistant tests/engine
 	# The integration against a real Home Assistant core (the plugin on), fed by the real service over UDP.
 	$(PY) -m pytest tests/integration
 	$(PY) -m mypy --strict custom_components/ruview
-	# The add-on's live view in Debian's chromium, through a loopback stand-in for the ingress proxy.
-	$(MAKE) --no-print-directory test-live-view
+	# In a real browser: a person's enrollment in a real Home Assistant (see test-e2e below) and the
+	# add-on's live view through a loopback stand-in for the ingress proxy.
+	$(E2E_PYTEST)
 
 # --- The add-on's live view: uPlot from the npm registry, pinned in addon/frontend/package-lock.json,
 # copied next to the page (the add-on image's node stage does the same; nothing from a CDN at run time).
-LIVE_VIEW_VENDOR := ruview_core/service/static/vendor
 LIVE_VIEW_FILES := node_modules/uplot/dist/uPlot.iife.min.js node_modules/uplot/dist/uPlot.min.css node_modules/uplot/LICENSE
 
 $(LIVE_VIEW_VENDOR)/.uplot-stamp: addon/frontend/package.json addon/frontend/package-lock.json
@@ -60,37 +67,29 @@ clean:
 	rm -rf $(VENV) .pytest_cache
 
 # --- Browser end-to-end journey (tests/e2e) ---------------------------------------------------
-# A real Home Assistant 2026.2.3 (its own venv, on CPython 3.13.5 built once from Debian trixie's
-# source package: HA refuses Python < 3.13.2) and Debian's chromium driven by Playwright.
-# Everything lands in a cache outside the work tree and is reused: the Python build takes about
-# 3.5 minutes on 2 cores the first time, the HA venv about 45 s.
+# A real Home Assistant 2026.2.3 in its own venv (on the same Python >= 3.13.2 as .venv: HA refuses
+# older ones) and Debian's chromium driven by Playwright. The venv lands in a cache outside the work
+# tree and is reused (about 45 s to make the first time; `make test` runs the journey too).
 E2E_CACHE ?= $(or $(RUVIEW_CACHE),$(HOME)/.cache/ruview)
-E2E_PYTHON_PREFIX := $(E2E_CACHE)/python-3.13.5
-E2E_PYTHON := $(E2E_PYTHON_PREFIX)/bin/python3.13
 HASS_VENV ?= $(E2E_CACHE)/hass-venv
 CHROMIUM := /usr/bin/chromium
+# Its own pytest run: Home Assistant's pytest plugin blocks the sockets the journey needs.
+E2E_PYTEST = RUVIEW_E2E_REQUIRED=1 RUVIEW_HASS_VENV=$(HASS_VENV) $(PY) -m pytest -p no:homeassistant tests/e2e -q -s
 
 .PHONY: test-e2e e2e-deps test-live-view
 
-$(E2E_PYTHON_PREFIX)/.ruview-built:
-	scripts/build-python.sh $(E2E_PYTHON_PREFIX) >/dev/null
-
-$(HASS_VENV)/.ruview-hass-stamp: $(E2E_PYTHON_PREFIX)/.ruview-built scripts/e2e/make-hass-venv.sh \
-		scripts/e2e/ha_requirements.py $(wildcard custom_components/ruview/manifest.json)
-	scripts/e2e/make-hass-venv.sh $(E2E_PYTHON) $(HASS_VENV)
+$(HASS_VENV)/.ruview-hass-stamp: $(PYTHON_STAMP) scripts/e2e/make-hass-venv.sh scripts/e2e/ha_requirements.py \
+		$(wildcard custom_components/ruview/manifest.json)
+	scripts/e2e/make-hass-venv.sh "$$(scripts/find-python.sh)" $(HASS_VENV)
 
 $(CHROMIUM):
-	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium \
-		|| { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; }
+	scripts/ensure-debian-packages.sh chromium:chromium
 
 e2e-deps: $(HASS_VENV)/.ruview-hass-stamp $(CHROMIUM)
 
-# Drives Home Assistant from outside: no HA pytest plugin (it blocks sockets).
-test-e2e: $(VENV)/.installed-test e2e-deps
-	$(PIP_INSTALL) -e '.[test,e2e]'  # playwright (the Python package only: the browser is Debian's)
-	RUVIEW_HASS_VENV=$(HASS_VENV) $(PY) -m pytest -p no:homeassistant tests/e2e -q -s
+test-e2e: $(VENV)/.installed-e2e e2e-deps $(LIVE_VIEW_VENDOR)/.uplot-stamp
+	$(E2E_PYTEST)
 
 # The live view needs no Home Assistant: chromium, Playwright and the page's vendor files only.
-test-live-view: $(VENV)/.installed-test $(CHROMIUM) $(LIVE_VIEW_VENDOR)/.uplot-stamp
-	$(PIP_INSTALL) -e '.[test,e2e]'
+test-live-view: $(VENV)/.installed-e2e $(CHROMIUM) $(LIVE_VIEW_VENDOR)/.uplot-stamp
 	$(PY) -m pytest -p no:homeassistant tests/e2e/test_live_view.py -q

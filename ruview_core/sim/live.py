@@ -16,7 +16,7 @@ from typing import Self
 
 from ..sources.replay import Pacer
 from ..wire.adr018 import encode_packet
-from .simulation import DEFAULT_SNR_DB, SimConfig, simulate
+from .simulation import DEFAULT_SNR_DB, SimConfig, Simulation, simulate
 
 
 class LiveSimulator:
@@ -37,6 +37,9 @@ class LiveSimulator:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        # The session playing now, the stream second it started at and the last second sent: the truth.
+        self._playing: tuple[Simulation, float] | None = None
+        self._clock = 0.0
 
     @property
     def scenario(self) -> str:
@@ -48,6 +51,22 @@ class LiveSimulator:
             self._scenario = scenario
             self._session += 1
         self._switch.set()
+
+    def truth(self, seconds: float = 60.0) -> dict:
+        """Ground truth of what the person does now, over the last ``seconds`` sent of this scenario.
+
+        As :meth:`Activity.truth`: presence, posture, motion, and the mean breathing and heart rate
+        over that stretch (None for an empty room, a walker or before anything was sent).
+        """
+        with self._lock:
+            playing, now = self._playing, self._clock
+        if playing is None or now <= playing[1]:
+            return {"t": int(now), "presence": None, "posture": None, "motion": None,
+                    "breathing_bpm": None, "heart_bpm": None}
+        simulation, started = playing
+        activity, _ = simulation.activity_at(0.0)
+        local_end = now - started
+        return activity.truth(int(now), max(0.0, local_end - seconds), local_end)
 
     def start(self) -> Self:
         self._thread = threading.Thread(target=self._run, name="ruview-live-simulator", daemon=True)
@@ -79,8 +98,11 @@ class LiveSimulator:
                 config = SimConfig(scenario=scenario, seed=self.person_seed + session, room_seed=self.room_seed,
                                    nodes=self.nodes, snr_db=self.snr_db, rate_hz=self.rate_hz, duration=None,
                                    start_time=clock_offset, n_antennas=self.antennas)
+                simulation = simulate(config)
+                with self._lock:
+                    self._playing = (simulation, clock_offset)
                 shift: dict[int, int] = {}  # per node, so that this session continues the last one's sequence
-                for frame in simulate(config).frames():
+                for frame in simulation.frames():
                     if self._switch.is_set():
                         break
                     if (delay := pacer.delay(frame.timestamp)) and self._switch.wait(delay):
@@ -92,5 +114,7 @@ class LiveSimulator:
                     sock.sendto(encode_packet(replace(frame, sequence=last_sequence[node] % 2**32)), self.address)
                     self.sent[node] += 1
                     clock_offset = frame.timestamp
+                    with self._lock:
+                        self._clock = clock_offset
         finally:
             sock.close()

@@ -16,13 +16,51 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from playwright.sync_api import BrowserContext, Page, Playwright, Route
+from playwright.sync_api import BrowserContext, Locator, Page, Playwright, Route
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = ("--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync")
 ALLOWED_HOST = "127.0.0.1"
 VIEWPORT = {"width": 1280, "height": 900}
+
+
+# The visible text pieces of each element named ``tag``, in the order a person reads them: through
+# open shadow roots and slotted children alike (``innerText`` stops at a shadow root).
+_DEEP_TEXTS_JS = """
+(tag) => {
+  const texts = (node) => {
+    const out = [];
+    const walk = (n) => {
+      if (n.nodeType === Node.TEXT_NODE) { const t = n.textContent.trim(); if (t) out.push(t); return; }
+      if (n.nodeType === Node.ELEMENT_NODE) {
+        const style = getComputedStyle(n);
+        if (style.display === "none" || style.visibility === "hidden") return;
+        if (n.tagName === "STYLE" || n.tagName === "SCRIPT") return;
+        if (n.tagName === "SLOT") { const given = n.assignedNodes({flatten: true}); for (const k of (given.length ? given : n.childNodes)) walk(k); return; }
+        if (n.shadowRoot) { walk(n.shadowRoot); return; }
+      }
+      for (const k of n.childNodes) walk(k);
+    };
+    walk(node);
+    return out;
+  };
+  const rows = [];
+  const find = (root) => {
+    for (const el of root.querySelectorAll("*")) {
+      if (el.tagName.toLowerCase() === tag) rows.push(texts(el));
+      if (el.shadowRoot) find(el.shadowRoot);
+    }
+  };
+  find(document);
+  return rows;
+}
+"""
+
+
+def deep_texts(page: Page, tag: str) -> list[list[str]]:
+    """Each ``tag`` element's visible text pieces, read in one go (one instant of the page)."""
+    return page.evaluate(_DEEP_TEXTS_JS, tag.lower())
 
 
 @dataclass
@@ -75,6 +113,12 @@ class Journal:
         self._count += 1
         path = self.folder / f"{self._count:02d}-{name}.png"
         self.page.screenshot(path=str(path), full_page=False)
+        return path
+
+    def element_shot(self, element: Locator, path: Path) -> Path:
+        """A screenshot of one element only (a dialog, a card) at ``path``: small enough to publish."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        element.screenshot(path=str(path), animations="disabled")
         return path
 
     @contextmanager

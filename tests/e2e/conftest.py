@@ -6,7 +6,9 @@ why, only when the Home Assistant venv is not built (``make`` builds it first).
 
 Environment: ``RUVIEW_HASS_VENV`` (the Home Assistant venv, default ``~/.cache/ruview/hass-venv``),
 ``RUVIEW_E2E_ARTIFACTS`` (keep screenshots and logs there, pass or fail),
-``RUVIEW_E2E_INTEGRATION`` (test another copy of ``custom_components/ruview``).
+``RUVIEW_E2E_INTEGRATION`` (test another copy of ``custom_components/ruview``),
+``RUVIEW_E2E_REQUIRED`` (fail instead of skipping when the venv is missing: ``make test`` sets it),
+``RUVIEW_E2E_README_SHOTS`` (write the README's small screenshots into that folder, e.g. ``docs/images``).
 """
 
 from __future__ import annotations
@@ -20,14 +22,13 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, sync_playwright
 
-from ruview_core.sim.live import LiveSimulator
-
 from .browser import Confinement, launch
 from .ha_ui import UI_TIMEOUT_MS
 from .hass_instance import DEFAULT_VENV, HassInstance, venv_problem
-from .processes import LOOPBACK, RuViewServe
+from .processes import LOOPBACK, RuViewServe, SimulatedRoom
 
 ARTIFACTS_ENV = "RUVIEW_E2E_ARTIFACTS"  # a folder to keep the screenshots in, pass or fail
+REQUIRED_ENV = "RUVIEW_E2E_REQUIRED"
 SIMULATED_NODES = 2
 
 
@@ -64,6 +65,8 @@ def hass_venv(request: pytest.FixtureRequest) -> Path:
         pytest.fail("Home Assistant's pytest plugin blocks the sockets this test needs: "
                     "run it with -p no:homeassistant")
     if problem := venv_problem():
+        if os.environ.get(REQUIRED_ENV):
+            pytest.fail(problem)
         pytest.skip(problem)
     return DEFAULT_VENV
 
@@ -78,10 +81,13 @@ def ruview_service(artifacts: Path) -> Iterator[RuViewServe]:
 
 
 @pytest.fixture
-def simulator(ruview_service: RuViewServe) -> Iterator[LiveSimulator]:
-    """The room's person, played in this process and streamed to the service over UDP."""
-    with LiveSimulator((LOOPBACK, ruview_service.udp_port), scenario="empty", nodes=SIMULATED_NODES) as live:
-        yield live
+def simulator(ruview_service: RuViewServe) -> Iterator[SimulatedRoom]:
+    """The room's person, played in a child process and streamed to the service over UDP."""
+    room = SimulatedRoom((LOOPBACK, ruview_service.udp_port), SIMULATED_NODES)
+    try:
+        yield room
+    finally:
+        room.stop()
 
 
 @pytest.fixture

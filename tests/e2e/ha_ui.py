@@ -99,6 +99,14 @@ class FlowDialog:
                 return
         raise AssertionError(f"option {label!r} does not stay checked")
 
+    def dialog(self) -> Locator:
+        """The dialog's visible box, without the dimmed page around it."""
+        return self.root.locator(".mdc-dialog__surface").filter(visible=True).first
+
+    def choose_menu(self, label: str) -> None:
+        """Pick an option of a menu step by its label."""
+        self.root.locator("step-flow-menu").get_by_text(label, exact=True).first.click()
+
     def submit(self) -> None:
         """Press the form's submit button (labelled Submit, or Next when more steps follow)."""
         self.root.get_by_role("button", name=re.compile(r"^(Submit|Next|OK)$")).first.click()

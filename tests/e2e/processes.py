@@ -7,6 +7,7 @@ and stopped by its process id: SIGTERM, then SIGKILL if it has not ended in time
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import signal
 import socket
@@ -18,8 +19,11 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
+
+from ruview_core.sim.live import LiveSimulator
 
 LOOPBACK = "127.0.0.1"
 STOP_TIMEOUT_S = 30.0
@@ -160,3 +164,57 @@ class RuViewServe:
     def stop(self) -> None:
         if self.child is not None:
             self.child.stop()
+
+
+def _play(address: tuple[str, int], nodes: int, commands: Connection) -> None:
+    """The simulated room in its own process: ``(verb, argument)`` commands, one answer each."""
+    with LiveSimulator(address, scenario="empty", nodes=nodes) as live:
+        while True:
+            verb, argument = commands.recv()
+            if verb == "stop":
+                commands.send(None)
+                return
+            if verb == "scenario":
+                live.set_scenario(argument)
+                commands.send(None)
+            elif verb == "truth":
+                commands.send(live.truth(argument))
+
+
+class SimulatedRoom:
+    """A ``LiveSimulator`` in a child process, so that the test's own work (the browser, polling)
+    never delays its packets: the add-on stamps frames on arrival, as it does a real node's."""
+
+    def __init__(self, address: tuple[str, int], nodes: int) -> None:
+        self._commands, theirs = multiprocessing.get_context("spawn").Pipe()
+        self._process = multiprocessing.get_context("spawn").Process(
+            target=_play, args=(address, nodes, theirs), name="ruview-simulated-room", daemon=True)
+        self._process.start()
+        self.scenario = "empty"
+
+    def _ask(self, verb: str, argument: object = None) -> Any:
+        if not self._process.is_alive():
+            raise RuntimeError(f"the simulated room's process exited (code {self._process.exitcode})")
+        self._commands.send((verb, argument))
+        if not self._commands.poll(STOP_TIMEOUT_S):
+            raise TimeoutError(f"the simulated room did not answer {verb!r} in {STOP_TIMEOUT_S:.0f} s")
+        return self._commands.recv()
+
+    def set_scenario(self, scenario: str) -> None:
+        self._ask("scenario", scenario)
+        self.scenario = scenario
+
+    def truth(self, seconds: float = 60.0) -> dict:
+        """``LiveSimulator.truth`` of the person playing now."""
+        return self._ask("truth", seconds)
+
+    def stop(self) -> None:
+        if self._process.is_alive():
+            try:
+                self._ask("stop")
+            except (OSError, TimeoutError, RuntimeError):
+                pass
+            self._process.join(timeout=STOP_TIMEOUT_S)
+        if self._process.is_alive():
+            self._process.kill()
+            self._process.join(timeout=10)
