@@ -191,17 +191,7 @@ def test_event_entity_fires_only_for_its_own_events(home_assistant_schemas, tmp_
     assert set(config) <= set(valid) and valid["event_types"] == ["breathing_pause"]
     pause = json.dumps({"event_type": "breathing_pause", "t": 80.0, "duration_s": 17.5, "confidence": 0.9})
     other = json.dumps({"event_type": "sat_down", "t": 81.0})
-
-    async def run() -> list[str]:
-        hass = home_assistant(str(tmp_path))
-        try:
-            valid["value_template"].hass = hass
-            return [valid["value_template"].async_render({"value": p, "value_json": json.loads(p)}, parse_result=False)
-                    for p in (pause, other)]
-        finally:
-            await hass.async_stop(force=True)
-
-    fired, ignored = asyncio.run(run())
+    fired, ignored = _rendered(home_assistant, tmp_path, valid["value_template"], pause, other)
     assert json.loads(fired) == json.loads(pause) and ignored == ""
 
 
@@ -212,18 +202,23 @@ def test_activity_event_entity_fires_for_the_named_movements_only(home_assistant
     assert valid["event_types"] == ["fall", "sit_down", "stand_up", "lie_down", "get_up"]
     fall = json.dumps({"event_type": "fall", "t": 80.0, "confidence": 0.9, "reason": "fall rule"})
     pause = json.dumps({"event_type": "breathing_pause", "t": 81.0, "duration_s": 12.0})
+    fired, ignored = _rendered(home_assistant, tmp_path, valid["value_template"], fall, pause)
+    assert json.loads(fired) == json.loads(fall) and ignored == ""
+
+
+def _rendered(home_assistant, tmp_path, template, *payloads: str) -> list[str]:
+    """``template`` rendered by a real Home Assistant for each MQTT ``payload``, as its MQTT event platform does."""
 
     async def run() -> list[str]:
         hass = home_assistant(str(tmp_path))
         try:
-            valid["value_template"].hass = hass
-            return [valid["value_template"].async_render({"value": p, "value_json": json.loads(p)}, parse_result=False)
-                    for p in (fall, pause)]
+            template.hass = hass
+            return [template.async_render({"value": p, "value_json": json.loads(p)}, parse_result=False)
+                    for p in payloads]
         finally:
             await hass.async_stop(force=True)
 
-    fired, ignored = asyncio.run(run())
-    assert json.loads(fired) == json.loads(fall) and ignored == ""
+    return asyncio.run(run())
 
 
 # -- against Mosquitto ------------------------------------------------------------------------------
