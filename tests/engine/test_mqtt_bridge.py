@@ -187,34 +187,35 @@ def test_event_entity_fires_only_for_its_own_events(home_assistant_schemas, tmp_
     configs = discovery_configs(MqttSettings("h"), "den", "Den", VERSION)
     config = configs["homeassistant/event/ruview_den/breathing_pause/config"]
     assert config["state_topic"] == "ruview/den/event" and "json_attributes_topic" not in config
-    valid = schemas["event"](dict(config, platform="mqtt"))
-    assert set(config) <= set(valid) and valid["event_types"] == ["breathing_pause"]
     pause = json.dumps({"event_type": "breathing_pause", "t": 80.0, "duration_s": 17.5, "confidence": 0.9})
     other = json.dumps({"event_type": "sat_down", "t": 81.0})
-    fired, ignored = _rendered(home_assistant, tmp_path, valid["value_template"], pause, other)
+    valid, (fired, ignored) = _validated_and_rendered(schemas, home_assistant, tmp_path, config, pause, other)
+    assert set(config) <= set(valid) and valid["event_types"] == ["breathing_pause"]
     assert json.loads(fired) == json.loads(pause) and ignored == ""
 
 
 def test_activity_event_entity_fires_for_the_named_movements_only(home_assistant_schemas, tmp_path):
     schemas, home_assistant = home_assistant_schemas
     config = discovery_configs(MqttSettings("h"), "den", "Den", VERSION)["homeassistant/event/ruview_den/activity/config"]
-    valid = schemas["event"](dict(config, platform="mqtt"))
-    assert valid["event_types"] == ["fall", "sit_down", "stand_up", "lie_down", "get_up"]
     fall = json.dumps({"event_type": "fall", "t": 80.0, "confidence": 0.9, "reason": "fall rule"})
     pause = json.dumps({"event_type": "breathing_pause", "t": 81.0, "duration_s": 12.0})
-    fired, ignored = _rendered(home_assistant, tmp_path, valid["value_template"], fall, pause)
+    valid, (fired, ignored) = _validated_and_rendered(schemas, home_assistant, tmp_path, config, fall, pause)
+    assert valid["event_types"] == ["fall", "sit_down", "stand_up", "lie_down", "get_up"]
     assert json.loads(fired) == json.loads(fall) and ignored == ""
 
 
-def _rendered(home_assistant, tmp_path, template, *payloads: str) -> list[str]:
-    """``template`` rendered by a real Home Assistant for each MQTT ``payload``, as its MQTT event platform does."""
+def _validated_and_rendered(schemas, home_assistant, tmp_path, config: dict, *payloads: str) -> tuple[dict, list[str]]:
+    """An event entity's discovery ``config`` validated by a running Home Assistant's MQTT event schema
+    (its template check needs the instance, whatever ran before), and its template rendered per payload."""
 
-    async def run() -> list[str]:
+    async def run() -> tuple[dict, list[str]]:
         hass = home_assistant(str(tmp_path))
         try:
+            valid = schemas["event"](dict(config, platform="mqtt"))
+            template = valid["value_template"]
             template.hass = hass
-            return [template.async_render({"value": p, "value_json": json.loads(p)}, parse_result=False)
-                    for p in payloads]
+            return valid, [template.async_render({"value": p, "value_json": json.loads(p)}, parse_result=False)
+                           for p in payloads]
         finally:
             await hass.async_stop(force=True)
 
