@@ -21,9 +21,12 @@ runs too. Each hop gives one row:
 
 from __future__ import annotations
 
+from collections import deque
+
 from ..activity.classify import ActivityModel
 from ..activity.monitor import ActivityMonitor
 from ..calibration.baseline import BaselineError, RoomBaseline, fit_node_baseline
+from ..calibration.features import BREATHING_SECONDS
 from ..frames import CsiFrame
 from ..node.pipeline import NodeHop, NodePipeline
 from ..runtime.pauses import PAUSE, NodePauses
@@ -67,6 +70,7 @@ class NodeAnalyzer:
         self._next_vitals: float | None = None
         self._vitals = _NO_VITALS
         self._last_motion: float | None = None
+        self._moved_at: deque[float] = deque()  # motion hops over the vitals' window
         self.activities = ActivityMonitor(activity_model, hop)
         self._foreign = 0  # frames refused before the current pipeline: other nodes', the lead-in pipeline's
 
@@ -130,12 +134,15 @@ class NodeAnalyzer:
         moving = self._moving(node_hop)
         if moving:
             self._last_motion = end
+            self._moved_at.append(end)
+        while self._moved_at and self._moved_at[0] < end - BREATHING_SECONDS:
+            self._moved_at.popleft()
         record.update(motion=None if node_hop.motion is None else round(node_hop.motion, 3), motion_detected=moving)
         presence = self._presence(node_hop, end, moving)
         refreshed = self._next_vitals is None or end >= self._next_vitals
         if refreshed:
             self._next_vitals = end + self.vitals_every
-            self._vitals = self.pipeline.vitals(end)
+            self._vitals = self.pipeline.vitals(end, moved_at=self._moved_at)
         if presence is not False and not moving:
             self._add_vitals(record)
             if presence is None and self.self_calibrated and record["breathing_bpm"] is not None:

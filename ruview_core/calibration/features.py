@@ -25,6 +25,7 @@ Non-finite frames never get here: cleaning drops them and counts them in ``dropp
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -259,13 +260,14 @@ def vitals_window(rate_hz: float, times: np.ndarray, csi: np.ndarray, seconds: f
 def estimate_vitals(rate_hz: float, frequency_index: np.ndarray | None, window: np.ndarray | None,
                     breathing_feature: str | None = None, heart_feature: str | None = None, *,
                     packets: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
-                    empty_gain_lines: np.ndarray | None = None,
+                    empty_gain_lines: np.ndarray | None = None, moved_at: Sequence[float] = (),
                     ) -> tuple[VitalSignEstimate, VitalSignEstimate]:
     """Breathing over the whole uniform ``window``, heart rate over its last ``HEART_SECONDS``.
 
     With ``packets`` (times, cleaned CSI and log overall gain of the same span, not resampled),
     breathing is estimated from them instead: features per packet, the gain's own rhythm ruled out
-    (only where the empty room's gain had it too, when ``empty_gain_lines`` gives the baseline's).
+    (only where the empty room's gain had it too, when ``empty_gain_lines`` gives the baseline's),
+    read after the last of the ``moved_at`` times (motion detected) that left the scene changed.
     """
     if window is None:
         return _EMPTY_VITAL, _EMPTY_VITAL
@@ -277,7 +279,7 @@ def estimate_vitals(rate_hz: float, frequency_index: np.ndarray | None, window: 
         times, csi, gain = packets
         gain = gain if np.isfinite(gain).all() else None
         breathing = estimate_breathing(csi, rate, feature=breathing_feature, frequency_index=f, times=times, gain=gain,
-                                       empty_gain_lines=empty_gain_lines)
+                                       empty_gain_lines=empty_gain_lines, moved_at=moved_at)
     else:
         breathing = estimate_breathing(window, rate, feature=breathing_feature, frequency_index=f)
     heart = estimate_heart_rate(window[-int(HEART_SECONDS * rate):], rate, breathing_bpm=breathing.raw_bpm,

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -216,14 +217,15 @@ class NodePipeline:
         return breathing_columns(csi, self.rate_hz, feature=feature, times=times,
                                  frequency_index=None if self.amplitude_only else self.frequency_index)
 
-    def vitals(self, t: float, breathing_feature: str | None = None,
-               heart_feature: str | None = None) -> tuple[VitalSignEstimate, VitalSignEstimate]:
+    def vitals(self, t: float, breathing_feature: str | None = None, heart_feature: str | None = None,
+               moved_at: Sequence[float] = ()) -> tuple[VitalSignEstimate, VitalSignEstimate]:
         """Breathing and heart rate over the last ``BREATHING_SECONDS`` before ``t`` (the costly part).
 
         Breathing gets the packets themselves with their times and overall gain (the estimator
         computes its features per packet, so complex CSI is never interpolated across packets,
         and a rhythm the receiver's gain shares is not taken for a body's, unless the baseline
-        says the empty room's gain did not have it); heart rate the uniform window."""
+        says the empty room's gain did not have it), and ``moved_at`` (times motion was detected),
+        after the last of which that changed the scene it is read; heart rate the uniform window."""
         frequency_index = None if self.amplitude_only else self.frequency_index
         if self.amplitude_only:  # the features that need phase cannot be computed from amplitudes
             breathing_feature = heart_feature = None
@@ -236,4 +238,5 @@ class NodePipeline:
             packets = (times[start:], csi[start:], np.log(np.maximum(gain[start:], 1e-12)))
         return estimate_vitals(self.rate_hz or 0.0, frequency_index, self.vitals_window(t),
                                breathing_feature, heart_feature, packets=packets,
-                               empty_gain_lines=None if self.baseline is None else self.baseline.gain_lines)
+                               empty_gain_lines=None if self.baseline is None else self.baseline.gain_lines,
+                               moved_at=moved_at)

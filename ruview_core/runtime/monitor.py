@@ -20,7 +20,8 @@ tracker holds one, and the fingerprint stays where none does.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 
 import numpy as np
@@ -28,6 +29,7 @@ import numpy as np
 from ..activity.classify import ActivityModel
 from ..activity.monitor import ActivityMonitor, HopActivity
 from ..calibration.baseline import NodeBaseline, RoomBaseline
+from ..calibration.features import BREATHING_SECONDS
 from ..node.pipeline import NodeHop, NodePipeline
 from ..frames import CsiFrame
 from ..specialists import anomaly, breathing
@@ -108,12 +110,13 @@ class NodeMonitor:
             self.next_vitals = t + self.offset
         return t >= self.next_vitals
 
-    def refresh_vitals(self, t: float, bank: SpecialistBank) -> None:
-        """Re-estimate breathing and heart rate over the last ``BREATHING_SECONDS`` (the costly part)."""
+    def refresh_vitals(self, t: float, bank: SpecialistBank, moved_at: Sequence[float] = ()) -> None:
+        """Re-estimate breathing and heart rate over the last ``BREATHING_SECONDS`` (the costly part),
+        breathing after the last of the room's ``moved_at`` that changed the scene."""
         self.next_vitals = t + self.vitals_every
         node_id = self.baseline.node_id
         self.vitals = self.pipeline.vitals(t, breathing.feature_for(bank.get("breathing"), node_id),
-                                           breathing.feature_for(bank.get("heartbeat"), node_id))
+                                           breathing.feature_for(bank.get("heartbeat"), node_id), moved_at)
         self.pauses.renew(t, self.vitals[0], self.still_person)
 
     def _drift(self, features, bank: SpecialistBank, readings: dict[str, Reading]) -> str | None:
@@ -159,6 +162,9 @@ class RoomMonitor:
         self.unknown_nodes: set[int] = set()
         self.pause_events = PauseEvents()
         self.activity_events = ActivityEvents()
+        # When the room saw motion (any node), over the vitals' window: a posture change on one
+        # node's link restarts every node's breathing window where it changed that node's scene.
+        self.moved_at: deque[float] = deque()
         self._next_emit: float | None = None
         self.stale_reason = None
         if self.bank.baseline_id != baseline.baseline_id:
@@ -189,6 +195,12 @@ class RoomMonitor:
         for frame in frames:
             yield from self.push(frame)
 
+    def _remember_motion(self, t: float, room: RoomState) -> None:
+        if room.readings["motion"].value is True:
+            self.moved_at.append(t)
+        while self.moved_at and self.moved_at[0] < t - BREATHING_SECONDS:
+            self.moved_at.popleft()
+
     def refresh_vitals(self, t: float) -> None:
         """Refresh the cached breathing / heart estimates of the nodes whose turn it is at ``t``.
 
@@ -197,7 +209,7 @@ class RoomMonitor:
         """
         for node in self.nodes.values():
             if node.vitals_due(t):
-                node.refresh_vitals(t, self.bank)
+                node.refresh_vitals(t, self.bank, self.moved_at)
 
     def state(self, t: float) -> RoomState:
         """The fused state for stream time ``t`` from every frame pushed so far (cheap: the
@@ -210,6 +222,7 @@ class RoomMonitor:
             best = max(said, key=lambda a: (a.activity != "still", a.confidence))
             room = replace(room, activity=Reading(best.activity, best.confidence,
                                                   best.decisions[-1].reason if best.decisions else "still"))
+        self._remember_motion(t, room)
         events = self.pause_events.update(t, room.readings[PAUSE])
         if not room.stale and not room.vetoed:
             events += self.activity_events.update(t, [d for a in said for d in a.decisions])

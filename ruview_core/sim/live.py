@@ -56,17 +56,19 @@ class LiveSimulator:
         """Ground truth of what the person does now, over the last ``seconds`` sent of this scenario.
 
         As :meth:`Activity.truth`: presence, posture, motion, and the mean breathing and heart rate
-        over that stretch (None for an empty room, a walker or before anything was sent).
+        over that stretch (None for an empty room, a walker or before anything was sent); and
+        ``scenario_s``, how long this scenario has played (an estimate over a longer stretch also
+        saw the person before it).
         """
         with self._lock:
             playing, now = self._playing, self._clock
         if playing is None or now <= playing[1]:
             return {"t": int(now), "presence": None, "posture": None, "motion": None,
-                    "breathing_bpm": None, "heart_bpm": None}
+                    "breathing_bpm": None, "heart_bpm": None, "scenario_s": 0.0}
         simulation, started = playing
         activity, _ = simulation.activity_at(0.0)
         local_end = now - started
-        return activity.truth(int(now), max(0.0, local_end - seconds), local_end)
+        return activity.truth(int(now), max(0.0, local_end - seconds), local_end) | {"scenario_s": local_end}
 
     def start(self) -> Self:
         self._thread = threading.Thread(target=self._run, name="ruview-live-simulator", daemon=True)

@@ -7,7 +7,8 @@ on one antenna only what survives the per-packet gain and offset can be used (th
 shape: each packet over its own mean amplitude). The rate is then the rhythm the most
 periodic columns share, checked on the columns that did not choose it
 (:func:`~ruview_core.vitals.rhythm.find_rhythm`), and rejected when the overall gain carries
-the same rhythm (:mod:`~ruview_core.vitals.interference`).
+the same rhythm (:mod:`~ruview_core.vitals.interference`). Only the stretch since the scene
+last settled is read (:mod:`~ruview_core.vitals.settling`): a rate is one posture's.
 
 Measured on real recordings by ``benchmarks/real_breathing.py`` (a breathing phantom seen by
 3 antennas and by 1, and ESP32 takes of a seated person) and on the simulator by
@@ -16,6 +17,7 @@ Measured on real recordings by ``benchmarks/real_breathing.py`` (a breathing pha
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import partial
 
 import numpy as np
@@ -26,6 +28,7 @@ from .features import available_features, extract_feature
 from .interference import gain_lines, interference_factor, lines_seen_empty
 from .periodicity import VitalSignEstimate, estimate_rate, stillness_factor
 from .rhythm import find_rhythm
+from .settling import settled_start
 
 # Slow breathing, sleep and phantoms go down to 3 bpm; fast breathing (children, panting) to 40.
 BREATHING_BAND_BPM = (3.0, 40.0)
@@ -50,6 +53,7 @@ def estimate_breathing(
     times: np.ndarray | None = None,
     gain: np.ndarray | None = None,
     empty_gain_lines: np.ndarray | None = None,
+    moved_at: Sequence[float] = (),
 ) -> VitalSignEstimate:
     """Breathing rate of a ``[T, S]`` / ``[T, antennas, S]`` window.
 
@@ -62,7 +66,9 @@ def estimate_breathing(
     or ``[T, G]``: mean amplitude before normalisation, RSSI, ...); a rhythm it shares is not
     a body's, unless ``empty_gain_lines`` (``[L, 2]`` frequency in Hz and strength, the lines
     of the receiver's gain in the empty room: the baseline's) says the empty room did not have
-    it (a body moves the total power too). ``bpm`` is None (``raw_bpm`` still tells the best guess) below ``min_confidence``.
+    it (a body moves the total power too). ``moved_at`` are the times (``times``' clock) where
+    motion was detected: the rate is read after the last one that left the scene changed
+    (:mod:`.settling`). ``bpm`` is None (``raw_bpm`` still tells the best guess) below ``min_confidence``.
     """
     window = np.asarray(window)
     chosen, columns = _feature_columns(window, feature, frequency_index)
@@ -74,6 +80,14 @@ def estimate_breathing(
     if times is not None:
         columns, motion_columns = (on_uniform_grid(times, c, rate_hz) for c in (columns, motion_columns))
         gain = None if gain is None else on_uniform_grid(times, gain, rate_hz)
+    # Read the rate on the stretch since the scene last settled (a posture change steps the shape).
+    origin = 0.0 if times is None else float(np.min(times))
+    start = settled_start(motion_columns, rate_hz, [round((t - origin) * rate_hz) for t in moved_at])
+    if start:
+        columns, motion_columns = columns[start:], motion_columns[start:]
+        gain = None if gain is None else gain[start:]
+        if columns.shape[0] < MIN_SECONDS * rate_hz:
+            return VitalSignEstimate(None, 0.0, chosen, combiner, None)
     low, high = band_bpm[0] / 60.0, band_bpm[1] / 60.0
     stillness = stillness_factor(motion_columns, rate_hz)
     if combiner != DEFAULT_COMBINER:

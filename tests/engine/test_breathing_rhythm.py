@@ -243,3 +243,58 @@ def test_the_phantom_score_tells_the_best_guess_apart_from_what_is_committed():
     scores = phantom_scores([result], threshold=0.3)
     assert scores["coverage"] == pytest.approx(1 / 3, abs=1e-3) and scores["mae_bpm"] == 0.0
     assert scores["raw_within_2"] == pytest.approx(2 / 3, abs=1e-3)
+
+
+# -- a rate is one posture's: the window starts where the scene last settled -----------------------
+
+
+def _postures(seed: int, parts: list[tuple[float, float, float]], rate_hz: float = 50.0):
+    """Packet times and CSI of one person in successive postures ``(start s, end s, bpm)``: each
+    its own static channel and chest echo, as a person who lies down or sits somewhere else."""
+    times = packet_times(parts[-1][1], rate_hz, seed)
+    csi = np.zeros((times.size, 1, 56), complex)
+    for k, (start, end, bpm) in enumerate(parts):
+        rows = (times >= start) & (times < end)
+        csi[rows] = chest_csi(times[rows], bpm, 1, seed * 10 + k)
+    return times, csi
+
+
+def test_breathing_is_read_on_the_posture_since_the_last_change():
+    # Standing (11 bpm), 12 s lying (17), 16 s sitting (14), motion flagged at each change: the
+    # old estimator read the whole minute and said unknown every time; the sitting stretch alone
+    # holds a clear 14.
+    for seed in range(4):
+        times, csi = _postures(seed, [(0.0, 32.0, 11.0), (32.0, 44.0, 17.0), (44.0, 60.0, 14.0)])
+        estimate = estimate_breathing(csi, 50.0, times=times, moved_at=[33.0, 45.0])
+        assert estimate.bpm is not None and abs(estimate.bpm - 14.0) < 0.5, (seed, estimate)
+
+
+def test_a_posture_held_for_less_than_the_shortest_window_has_no_rate_yet():
+    times, csi = _postures(1, [(0.0, 50.0, 11.0), (50.0, 60.0, 14.0)])
+    unaware = estimate_breathing(csi, 50.0, times=times)
+    assert unaware.raw_bpm is not None and abs(unaware.raw_bpm - 11.0) < 0.5  # the standing person's
+    estimate = estimate_breathing(csi, 50.0, times=times, moved_at=[51.0])
+    assert estimate.bpm is None and estimate.raw_bpm is None and estimate.confidence == 0.0
+
+
+def test_a_false_alarm_where_nothing_changed_costs_nothing():
+    # One sitting person; motion flagged twice (a door elsewhere): the whole minute is still read.
+    for seed in range(3):
+        times, csi = _postures(seed, [(0.0, 60.0, 14.0)])
+        whole = estimate_breathing(csi, 50.0, times=times)
+        flagged = estimate_breathing(csi, 50.0, times=times, moved_at=[25.0, 40.0])
+        assert whole.bpm is not None and flagged.bpm == whole.bpm, seed
+
+
+@pytest.mark.parametrize("name", ["nist_bpm18.csi", "AN1_Slow_Take02", "AN1_Apnea_Take05"])
+def test_real_takes_without_a_posture_change_are_read_whole(name):
+    # The real windows scoring highest without a change (a phantom, a seated person, a breath hold).
+    from ruview_core.vitals.breathing import _stillness_columns, _feature_columns
+    from ruview_core.vitals.settling import STEP_SCORE, step_scores
+
+    take = _real_take(name)
+    for end in np.arange(60.0, take.times[-1], 10.0):
+        rows = (take.times >= end - 60.0) & (take.times < end)
+        columns = _stillness_columns(take.csi[rows], _feature_columns(take.csi[rows], None, None)[1], None)
+        grid = on_uniform_grid(take.times[rows], columns, 20.0)
+        assert step_scores(grid, 20.0).max() < STEP_SCORE, (name, end)

@@ -52,6 +52,7 @@ def test_truth_follows_the_scenario_and_matches_the_simulation(receiver):
     local_end = live._clock - started
     expected = activity.truth(0, local_end - 1.0, local_end)
     assert truth["breathing_bpm"] == pytest.approx(expected["breathing_bpm"], abs=0.05)
+    assert truth["scenario_s"] == pytest.approx(local_end)
     assert 10.0 <= truth["breathing_bpm"] <= 20.0  # a sitting person's natural rate
 
 
