@@ -13,7 +13,8 @@ over every labelled file and prints, per task, mode, dataset and chip group, wha
   product's episode chain (transitions found, posture right per scored second);
 - with ``--choose``: the motion factors chosen leave one dataset out (each dataset's figures
   with the factor chosen on the others), next to the in-sample choice; and the motion window
-  with its factor chosen the same way (``real_windows.py``).
+  with its factor chosen the same way (``real_windows.py``), and the self-calibrated quiet level
+  (quantile, memory, warmup) with its factor (``real_levels.py``).
 
 The corpus is never copied into the project (its licences forbid shipping most of it).
 Last line: one JSON object. ``--quick``: a few files of each folder.
@@ -38,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import real_activity  # noqa: E402
 import real_breathing  # noqa: E402
+import real_levels  # noqa: E402
 import real_motion  # noqa: E402
 import real_windows  # noqa: E402
 from real_corpus import DEFAULT_ROOT  # noqa: E402
@@ -166,6 +168,43 @@ def choose_window(per_window: dict) -> dict:
     return out
 
 
+def choose_level(per_level: dict) -> dict:
+    """The self-calibrated level (memory, quantile, warmup) and factor chosen leave one dataset out."""
+    print("\nself-calibrated quiet level (memory hops, quantile, warmup hops) and factor chosen leave one dataset out"
+          " (replayed outside the product)")
+    datasets = sorted({h.dataset for hops in per_level.values() for h in hops})
+    # Per (level, factor), each dataset's balanced accuracy, computed once: the folds only regroup them.
+    table = {(level, float(f)): {d: balanced({d: c}) for d, c in
+                                 real_motion.score(hops, {"self": f}, key=lambda h: h.dataset).items()}
+             for level, hops in per_level.items() for f in FACTOR_GRID}
+
+    def best(held=None):
+        return max(table, key=lambda k: np.mean([v for d, v in table[k].items() if d != held]))
+
+    (in_level, in_factor) = best()
+    rows, decided = {}, []
+    for held in datasets:
+        level, factor = best(held)
+        left = real_motion.score([h for h in per_level[level] if h.dataset == held], {"self": factor},
+                                 key=lambda h: h.dataset)
+        fixed = real_motion.score([h for h in per_level[in_level] if h.dataset == held], {"self": in_factor},
+                                  key=lambda h: h.dataset)
+        lo, ins = _summary(left[held]), _summary(fixed[held])
+        rows[held] = {"level": list(level), "factor": factor, "left_out": lo, "in_sample": ins}
+        decided += [(h, factor) for h in per_level[level] if h.dataset == held]
+        print(f"  self      {held:26s} {level[0]:5d}/{level[1]:.2f}/{level[2]:2d} x{factor:5.2f}: recall {_fmt(lo['recall'])} "
+              f"false {_fmt(lo['false_alarm'])}   (in-sample {in_level[0]}/{in_level[1]:.2f}/{in_level[2]} x{in_factor:.2f}: "
+              f"recall {_fmt(ins['recall'])} false {_fmt(ins['false_alarm'])})")
+    said = [(h.truth, h.motion is not None and h.motion > f) for h, f in decided if h.truth in (True, False)]
+    moving = [s for t, s in said if t]
+    quiet = [s for t, s in said if not t]
+    overall = {"recall": _round(np.mean(moving)) if moving else None,
+               "false_alarm": _round(np.mean(quiet)) if quiet else None}
+    print(f"  self      all left out: recall {_fmt(overall['recall'])} false {_fmt(overall['false_alarm'])}")
+    return {"in_sample_level": list(in_level), "in_sample_factor": in_factor, "left_out": rows,
+            "left_out_overall": overall}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--root", type=Path, default=DEFAULT_ROOT, help="the corpus folder (default: %(default)s)")
@@ -197,6 +236,10 @@ def main(argv: list[str] | None = None) -> int:
                 windows = pool.map(real_windows.unit_hops, units, chunksize=1)
             per_window = {w: [h for unit in windows for h in unit[w]] for w in real_windows.CANDIDATES}
             report["window_choice"] = choose_window(per_window)
+            with multiprocessing.get_context("fork").Pool(max(args.workers, 1)) as pool:
+                levels = pool.map(real_levels.unit_hops, units, chunksize=1)
+            per_level = {c: [h for unit in levels for h in unit[c]] for c in real_levels.CANDIDATES}
+            report["level_choice"] = choose_level(per_level)
     if "breathing" in tasks:
         print("\nbreathing (real_breathing.py)")
         report["breathing"] = real_breathing.score_breathing(args.root, args.quick)
