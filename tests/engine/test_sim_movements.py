@@ -118,3 +118,17 @@ def test_the_activity_chain_finds_the_simulated_movement_end_to_end(scenario, se
     # Without a model: nothing named, no posture (today's product).
     plain, _ = _run(scenario, seed, duration, None)
     assert {r["activity"] for r in plain} <= {"still", None} and {r["posture"] for r in plain} == {None}
+
+
+def test_live_truth_carries_the_activity_and_the_posture_held_now():
+    from ruview_core.sim.live import LiveSimulator
+    live = LiveSimulator(("127.0.0.1", 9), scenario="fall", room_seed=3)
+    assert live.truth()["activity"] is None  # nothing sent yet
+    # As if the session of seed 3 had played 40 s: the fall (~31 s) is over, the person lies on the floor.
+    live._playing, live._clock = (simulate(SimConfig("fall", seed=3, duration=None)), 0.0), 40.0
+    truth = live.truth()
+    assert truth["posture"] == "lying" and truth["activity"] == "still" and truth["motion"] is False
+    fall = live._playing[0].activity_at(0.0)[0].person.moves[-1]
+    live._clock = fall.start + fall.duration / 2
+    during = live.truth()
+    assert during["activity"] == "fall" and during["motion"] is True
