@@ -142,6 +142,14 @@ class Person:
     def height(self) -> float:
         return BODY_HEIGHT[self.posture]
 
+    def rcs_at(self, t: np.ndarray) -> np.ndarray:
+        """Radar cross sections: ``[len(BODY_PARTS)]`` for a body that keeps its posture."""
+        return self.rcs
+
+    def heights(self, t: np.ndarray) -> np.ndarray:
+        """Top of the body above the floor per time, ``[T]``."""
+        return np.full(np.size(t), self.height)
+
     def centre(self, t: np.ndarray) -> np.ndarray:
         """Horizontal position of the body axis, ``[T, 2]``."""
         base = np.broadcast_to(self.anchor, (t.size, 2))
@@ -172,5 +180,145 @@ class Person:
         origin = np.column_stack([np.broadcast_to(self.anchor, (t.size, 2)) + sway[:, :2], sway[:, 2]])
         if self.walk is not None:
             origin[:, :2] += self.walk(t)
+        return (origin[:, None, :] + local[..., 0:1] * forward[:, None, :]
+                + local[..., 1:2] * left[:, None, :] + local[..., 2:3] * np.array([0.0, 0.0, 1.0]))
+
+
+# How a movement's progress runs from 0 to 1: a deliberate movement follows the minimum-jerk
+# profile (slow start, slow landing); a fall accelerates under gravity and stops at the floor.
+def _minimum_jerk(u: np.ndarray) -> np.ndarray:
+    return u ** 3 * (10 - 15 * u + 6 * u ** 2)
+
+
+def _falling(u: np.ndarray) -> np.ndarray:
+    return u ** 2
+
+
+@dataclass(frozen=True)
+class Pose:
+    """Where and how a body rests: posture, anchor ``(x, y)``, heading, and a vertical shift
+    (negative for lying on the floor rather than on the bed)."""
+
+    posture: str
+    anchor: np.ndarray
+    facing: float
+    lift: float = 0.0
+
+
+@dataclass(frozen=True)
+class Move:
+    """One movement from pose ``before`` to pose ``after`` over ``[start, start + duration)``
+    (the activity's clock), named ``activity`` (sit_down, stand_up, lie_down, get_up, fall, walk)."""
+
+    activity: str
+    start: float
+    duration: float
+    before: Pose
+    after: Pose
+
+    @property
+    def end(self) -> float:
+        return self.start + self.duration
+
+
+@dataclass(frozen=True)
+class MovingPerson(Person):
+    """A person going through ``moves`` (in time order, each starting from the last one's pose):
+    posture, place, heading, radar cross section and height all follow the movement.
+
+    Between moves the person rests in a pose with the sway and breathing of :class:`Person`;
+    during one, every scatterer travels from its place in the old posture to its place in the
+    new along the movement's progress curve, a walk with a gait. ``sway`` is drawn at unit rms
+    and scaled by the posture's sway.
+    """
+
+    moves: tuple[Move, ...] = ()
+    sway_rms: tuple[float, float, float] = (3e-3, 1.5e-3, 0.5e-3)  # standing, sitting, lying
+
+    def progress(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per time: the index of the last move started (-1: none yet) and its progress 0..1."""
+        t = np.atleast_1d(np.asarray(t, dtype=np.float64))
+        starts = np.array([m.start for m in self.moves])
+        index = np.searchsorted(starts, t, side="right") - 1
+        done = np.ones(t.size)
+        for i, move in enumerate(self.moves):
+            mask = index == i
+            u = np.clip((t[mask] - move.start) / move.duration, 0.0, 1.0)
+            done[mask] = (_falling if move.activity == "fall" else _minimum_jerk)(u)
+        return index, done
+
+    def pose_at(self, t: float) -> Pose:
+        """The pose settled into (or being left, before a move's middle) at time ``t``."""
+        index, done = self.progress(np.array([t]))
+        if index[0] < 0:
+            return self.moves[0].before if self.moves else Pose(self.posture, self.anchor, self.facing)
+        move = self.moves[index[0]]
+        return move.before if done[0] < 0.5 else move.after
+
+    def move_at(self, t: float) -> Move | None:
+        for move in self.moves:
+            if move.start <= t < move.end:
+                return move
+        return None
+
+    def _blend(self, t: np.ndarray, value) -> np.ndarray:
+        """``value(pose)`` blended between each move's poses by its progress, ``[T, ...]``."""
+        index, done = self.progress(t)
+        first = np.asarray(value(self.moves[0].before if self.moves else
+                                 Pose(self.posture, self.anchor, self.facing)), dtype=np.float64)
+        out = np.broadcast_to(first, (t.size,) + first.shape).copy()
+        weight = done.reshape((-1,) + (1,) * first.ndim)
+        for i, move in enumerate(self.moves):
+            mask = index == i
+            if mask.any():
+                a, b = np.asarray(value(move.before), float), np.asarray(value(move.after), float)
+                out[mask] = a + weight[mask] * (b - a)
+        return out
+
+    def rcs_at(self, t: np.ndarray) -> np.ndarray:
+        return self._blend(t, lambda p: _RCS[p.posture])
+
+    def heights(self, t: np.ndarray) -> np.ndarray:
+        return self._blend(t, lambda p: BODY_HEIGHT[p.posture] + p.lift)
+
+    def _heading(self, t: np.ndarray) -> np.ndarray:
+        def facing(p: Pose) -> float:
+            return p.facing
+        index, done = self.progress(t)
+        heading = self._blend(t, facing)
+        for i, move in enumerate(self.moves):  # turn the short way round
+            mask = index == i
+            turn = np.angle(np.exp(1j * (move.after.facing - move.before.facing)))
+            heading[mask] = move.before.facing + done[mask] * turn
+        return heading
+
+    def centre(self, t: np.ndarray) -> np.ndarray:
+        t = np.atleast_1d(np.asarray(t, dtype=np.float64))
+        return self._blend(t, lambda p: p.anchor) + self.sway(t)[:, :2] * self._sway_scale(t)[:, None]
+
+    def _sway_scale(self, t: np.ndarray) -> np.ndarray:
+        return self._blend(t, lambda p: self.sway_rms[POSTURES.index(p.posture)])
+
+    def scatterers(self, t: np.ndarray) -> np.ndarray:
+        t = np.atleast_1d(np.asarray(t, dtype=np.float64))
+        local = self._blend(t, lambda p: np.array(_OFFSETS[p.posture]) + [0.0, 0.0, p.lift])
+        normal = self._blend(t, lambda p: [0.0, 0.0, 1.0] if p.posture == "lying" else [1.0, 0.0, 0.0])
+        normal /= np.linalg.norm(normal, axis=1, keepdims=True)
+        chest = self.breathing.displacement(t)
+        local[:, 0] += (chest + self.heartbeat.displacement(t))[:, None] * normal
+        local[:, 1] += (_ABDOMEN_BREATHING_SHARE * chest)[:, None] * normal
+        index, done = self.progress(t)
+        for i, move in enumerate(self.moves):
+            mask = (index == i) & (done < 1.0)
+            if move.activity == "walk" and mask.any():  # the gait while on the way
+                stride = np.sin(np.pi * self.step_hz * (t[mask] - move.start))
+                local[mask, 5:7, 0] += 0.3 * stride[:, None] * [1, -1]
+                local[mask, 3:5, 0] -= 0.2 * stride[:, None] * [1, -1]
+                local[mask, :, 2] += 0.02 * np.sin(2 * np.pi * self.step_hz * (t[mask] - move.start))[:, None]
+        heading = self._heading(t)
+        forward = np.stack([np.cos(heading), np.sin(heading), np.zeros_like(heading)], axis=-1)
+        left = np.stack([-np.sin(heading), np.cos(heading), np.zeros_like(heading)], axis=-1)
+        sway = self.sway(t) * self._sway_scale(t)[:, None]
+        origin = np.column_stack([self._blend(t, lambda p: p.anchor) + sway[:, :2], sway[:, 2]])
         return (origin[:, None, :] + local[..., 0:1] * forward[:, None, :]
                 + local[..., 1:2] * left[:, None, :] + local[..., 2:3] * np.array([0.0, 0.0, 1.0]))

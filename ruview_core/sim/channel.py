@@ -120,7 +120,7 @@ def scatterer_response(
 ) -> np.ndarray:
     """Summed echo of moving point scatterers, also via one wall bounce before or after them.
 
-    ``points`` is ``[T, S, 3]`` and ``rcs`` ``[S]``. ``tx`` is ``[M, 3]``: the transmitter then its
+    ``points`` is ``[T, S, 3]`` and ``rcs`` ``[S]`` (or ``[T, S]``: a body changing posture). ``tx`` is ``[M, 3]``: the transmitter then its
     mirror images in the walls, with reflection coefficients ``tx_gains`` ``[M]`` (first = 1);
     likewise ``rx`` is ``[A, N, 3]`` per receive antenna with ``rx_gains`` ``[N]``. Paths bounce at
     most once (tx image -> point -> rx, or tx -> point -> rx image). Returns ``[T, A, freqs]``.
@@ -138,7 +138,9 @@ def scatterer_response(
     d2 = to_rx[..., second]  # [T, A, S, B]
     lam = SPEED_OF_LIGHT / float(np.mean(freqs_hz))
     gains = tx_gains[first] * rx_gains[second]
-    amplitude = bistatic_amplitude(d1, d2, np.asarray(rcs)[:, None], lam) * gains
+    rcs = np.asarray(rcs)
+    rcs = rcs[:, None] if rcs.ndim == 1 else rcs[:, None, :, None]  # [S] or per time [T, S]
+    amplitude = bistatic_amplitude(d1, d2, rcs, lam) * gains
     shape = d2.shape[:2] + (-1,)
     return multipath_response(amplitude.reshape(shape), (d1 + d2).reshape(shape), freqs_hz)
 

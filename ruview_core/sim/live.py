@@ -55,20 +55,23 @@ class LiveSimulator:
     def truth(self, seconds: float = 60.0) -> dict:
         """Ground truth of what the person does now, over the last ``seconds`` sent of this scenario.
 
-        As :meth:`Activity.truth`: presence, posture, motion, and the mean breathing and heart rate
-        over that stretch (None for an empty room, a walker or before anything was sent); and
-        ``scenario_s``, how long this scenario has played (an estimate over a longer stretch also
-        saw the person before it).
+        As :meth:`Activity.truth`: presence, posture (now), motion and activity (over the last
+        second), and the mean breathing and heart rate over that stretch (None for an empty room,
+        a walker or before anything was sent); and ``scenario_s``, how long this scenario has
+        played (an estimate over a longer stretch also saw the person before it).
         """
         with self._lock:
             playing, now = self._playing, self._clock
         if playing is None or now <= playing[1]:
             return {"t": int(now), "presence": None, "posture": None, "motion": None,
-                    "breathing_bpm": None, "heart_bpm": None, "scenario_s": 0.0}
+                    "breathing_bpm": None, "heart_bpm": None, "activity": None, "scenario_s": 0.0}
         simulation, started = playing
         activity, _ = simulation.activity_at(0.0)
         local_end = now - started
-        return activity.truth(int(now), max(0.0, local_end - seconds), local_end) | {"scenario_s": local_end}
+        # The posture is the one held now; the activity the movement of the last second (if any).
+        row = activity.truth(int(now), max(0.0, local_end - seconds), local_end, at=local_end)
+        latest = activity.truth(int(now), max(0.0, local_end - 1.0), local_end, at=local_end)
+        return {**row, "motion": latest["motion"], "activity": latest["activity"], "scenario_s": local_end}
 
     def start(self) -> Self:
         self._thread = threading.Thread(target=self._run, name="ruview-live-simulator", daemon=True)

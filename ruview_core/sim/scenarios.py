@@ -12,12 +12,13 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 
-from .body import Person, Rhythm, Wander
+from .body import POSTURES, MovingPerson, Person, Rhythm, Wander
+from .movements import plan_fall, plan_postures
 from .room import Room
 
 SCENARIOS = (
     "empty", "walk", "stand_still", "sit", "lie_down", "breathe_slow", "breathe_normal", "small_move",
-    "sleep_posture", "breath_hold",
+    "sleep_posture", "breath_hold", "postures", "fall",
 )
 PERSON_TAG = 0x5202
 
@@ -75,20 +76,37 @@ class Activity:
     vitals_measurable: bool
     holds: tuple[tuple[float, float], ...] = field(default=())
 
-    def truth(self, second: int, local_start: float, local_end: float) -> dict:
-        """Ground truth for one second; ``local_*`` are the interval in the activity's own clock."""
+    def truth(self, second: int, local_start: float, local_end: float, at: float | None = None) -> dict:
+        """Ground truth for one second; ``local_*`` are the interval in the activity's own clock.
+
+        ``activity`` is the movement under way (the one covering most of the interval: sit_down,
+        stand_up, lie_down, get_up, fall, walk; ``other`` for fidgeting) or ``still``; ``posture``
+        is the one held at ``at`` (default the interval's middle; during a movement the one being
+        left until half way, then the one being reached).
+        """
         person = self.person
         measurable = person is not None and self.vitals_measurable
         breathing = round(person.breathing.mean_rate(local_start, local_end), 2) if measurable else None
         heart = round(person.heartbeat.mean_rate(local_start, local_end), 2) if measurable else None
+        at = (local_start + local_end) / 2 if at is None else at
+        posture = person.posture if person is not None else None
+        motion, activity = bool(self.motion), None
+        if person is not None:
+            activity = {"walk": "walk", "small_move": "other"}.get(self.scenario, "still")
+        if isinstance(person, MovingPerson):
+            posture = person.pose_at(at).posture
+            overlaps = [(min(m.end, local_end) - max(m.start, local_start), m.activity) for m in person.moves]
+            overlap, name = max(overlaps, default=(0.0, "still"))
+            motion, activity = overlap > 0, name if overlap > 0 else "still"
         return {
             "t": int(second),
             "presence": person is not None,
-            "posture": person.posture if person is not None else None,
-            "motion": bool(self.motion),
+            "posture": posture,
+            "motion": motion,
             "breathing_bpm": breathing,
             "heart_bpm": heart,
             "breathing_pause": measurable and any(a <= (local_start + local_end) / 2 < b for a, b in self.holds),
+            "activity": activity,
         }
 
 
@@ -116,6 +134,16 @@ def make_activity(scenario: str, room: Room, seed: int, segment: int = 0, *,
     if scenario == "walk":
         walker = _walker(room, rng, breathing, heartbeat)
         return Activity(scenario, walker, motion=True, vitals_measurable=False)
+    if scenario in ("postures", "fall"):
+        plan = plan_fall if scenario == "fall" else plan_postures
+        moves = plan(room, rng, placement_jitter_m, facing_jitter_rad)
+        start = moves[0].before
+        sway = Wander.draw(rng, 1.0, *_SWAY_BAND_HZ)
+        person = MovingPerson(start.posture, start.anchor, start.facing, np.array([1.0, 0.0, 0.0]), breathing,
+                              heartbeat, sway, step_hz=float(rng.uniform(1.6, 2.0)), moves=moves,
+                              sway_rms=tuple(_SWAY_RMS[p] for p in POSTURES))
+        # Vitals are truth only while resting; the truth's breathing rate is the rhythm's regardless.
+        return Activity(scenario, person, motion=False, vitals_measurable=True)
 
     if scenario in ("lie_down", "sleep_posture"):
         posture = "lying"

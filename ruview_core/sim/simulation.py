@@ -223,8 +223,8 @@ class Simulation:
                     continue
                 mask = segment == index
                 local = times[mask] - start
-                total[mask] += self._echo(node, person.scatterers(local), person.rcs)
-                weights = segment_blockage(person.centre(local), np.full(local.size, person.height),
+                total[mask] += self._echo(node, person.scatterers(local), person.rcs_at(local))
+                weights = segment_blockage(person.centre(local), person.heights(local),
                                            node.paths.shadow_starts, node.paths.shadow_ends, BODY_RADIUS)
                 shadow[mask] = np.exp(np.log1p(-BLOCKAGE_DEPTH * weights) @ node.path_of_segment)
         return total + np.einsum("tp,apk->tak", shadow, node.paths.responses)

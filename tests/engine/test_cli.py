@@ -30,7 +30,8 @@ def test_simulate_writes_recording_and_truth(tmp_path, capsys) -> None:
     assert summary["frames"] == len(frames) and {f.node_id for f in frames} == {1, 2}
     truth = json_lines((tmp_path / "room.truth.jsonl").read_text())
     assert len(truth) == 6
-    assert set(truth[0]) == {"t", "presence", "posture", "motion", "breathing_bpm", "heart_bpm", "breathing_pause"}
+    assert set(truth[0]) == {"t", "presence", "posture", "motion", "breathing_bpm", "heart_bpm", "breathing_pause",
+                             "activity"}
     assert truth[0]["posture"] == "sitting" and truth[0]["presence"] is True
 
 

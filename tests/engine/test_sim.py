@@ -14,7 +14,7 @@ from ruview_core.sim import (
 )
 
 USED = np.setdiff1d(np.arange(64), NULL_SUBCARRIERS)
-TRUTH_KEYS = ["t", "presence", "posture", "motion", "breathing_bpm", "heart_bpm", "breathing_pause"]
+TRUTH_KEYS = ["t", "presence", "posture", "motion", "breathing_bpm", "heart_bpm", "breathing_pause", "activity"]
 STILL = ("stand_still", "sit", "lie_down", "sleep_posture", "breathe_slow", "breathe_normal")
 
 
@@ -59,7 +59,7 @@ def smoothed_variation(csi: np.ndarray, window: int = 40) -> float:
 
 def test_public_constants():
     assert SCENARIOS == ("empty", "walk", "stand_still", "sit", "lie_down", "breathe_slow", "breathe_normal",
-                         "small_move", "sleep_posture", "breath_hold")
+                         "small_move", "sleep_posture", "breath_hold", "postures", "fall")
     assert 10 <= DEFAULT_SNR_DB <= 30
     assert DEFAULT_RATE_HZ == 20
     config = SimConfig("sit")
@@ -171,7 +171,8 @@ def test_truth_rows(scenario):
     assert row["motion"] is (scenario in ("walk", "small_move"))
     expected_posture = {"empty": None, "walk": "standing", "stand_still": "standing", "sit": "sitting",
                         "lie_down": "lying", "sleep_posture": "lying", "breathe_slow": "sitting",
-                        "breathe_normal": "sitting", "breath_hold": "sitting"}
+                        "breathe_normal": "sitting", "breath_hold": "sitting", "postures": "standing",
+                        "fall": "standing"}
     if scenario in expected_posture:
         assert row["posture"] == expected_posture[scenario]
     else:

@@ -44,7 +44,7 @@ def test_truth_follows_the_scenario_and_matches_the_simulation(receiver):
         live.set_scenario("sit")
         wait_for(lambda: live.truth()["presence"] is True and live.truth()["t"] >= empty["t"] + 2)
     truth = live.truth(seconds=1.0)  # stopped: the clock stands still
-    assert truth["posture"] == "sitting" and truth["motion"] is False
+    assert truth["posture"] == "sitting" and truth["motion"] is False and truth["activity"] == "still"
     # The session of the switch is the simulation a fresh config of the same seed plays (session 1).
     started = live._playing[1]
     same = simulate(SimConfig(scenario="sit", seed=ROOM_SEED * 1000 + 1, room_seed=ROOM_SEED, nodes=1, duration=None))
