@@ -41,6 +41,8 @@ from ruview_core.activity.profile import episode_profile  # noqa: E402
 from ruview_core.node.pipeline import NodePipeline  # noqa: E402
 from ruview_core.sim import SimConfig, simulate  # noqa: E402
 
+from real_activity import _mean, _share  # noqa: E402  (run as a script from benchmarks/)
+
 DEFAULT_ROOT = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real"
 L2 = 30.0  # as real_activity.py: chosen once
 SLACK = 1.0
@@ -200,16 +202,6 @@ def real(model: ActivityModel, root: Path, quick: bool) -> dict:
 def _shares(counts: Counter) -> dict:
     total = sum(counts.values())
     return {"seconds": total, **{k: round(counts[k] / total, 4) if total else None for k in ("right", "wrong", "unknown")}}
-
-
-def _share(values) -> float | None:
-    values = list(values)
-    return round(float(np.mean(values)), 4) if values else None
-
-
-def _mean(values) -> float | None:
-    values = [v for v in values if v is not None]
-    return round(float(np.mean(values)), 4) if values else None
 
 
 def main() -> None:

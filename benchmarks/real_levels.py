@@ -14,14 +14,13 @@ from __future__ import annotations
 import numpy as np
 
 from ruview_core.dsp.subcarriers import signed_subcarrier_index, usable_subcarriers
-from ruview_core.node.cleaning import clean, raw_arrays
+from ruview_core.node.cleaning import clean
 from ruview_core.node.motion import (
     MIN_WINDOW_FRAMES, MOTION_WINDOW_SECONDS, UNTRUSTED_SECONDS, SelfCalibratedLevel, turbulence, windowed_dispersion,
 )
 
 import real_motion  # noqa: E402  (run as a script from benchmarks/)
-from real_corpus import splice  # noqa: E402
-from real_windows import LAYOUT_SECONDS  # noqa: E402
+from real_windows import LAYOUT_SECONDS, spliced_arrays  # noqa: E402
 
 # (memory hops, quantile, warmup hops); the product's is one of them.
 CANDIDATES = tuple((memory, quantile, warmup) for memory in (60, 120, 300, 600, 1800)
@@ -32,12 +31,10 @@ def unit_hops(unit: real_motion.Unit) -> dict[tuple[int, float, int], list[real_
     """Per candidate level, a self-calibrated unit's scored hops (``motion`` = statistic over level)."""
     if unit.mode != "self":
         return {c: [] for c in CANDIDATES}
-    frames, starts = splice(unit.scored)
-    times, csi, _ = raw_arrays(frames)
-    if times.size < 20:
+    spliced = spliced_arrays(unit.scored)
+    if spliced is None:
         return {c: [] for c in CANDIDATES}
-    order = np.argsort(times, kind="stable")
-    times, csi = times[order], csi[order]
+    times, csi, starts = spliced
     origin = times[0]
     usable = usable_subcarriers(np.abs(csi[times <= origin + LAYOUT_SECONDS, 0, :]))
     cleaned = clean(times, csi, usable, signed_subcarrier_index(usable.size)[usable])

@@ -24,15 +24,23 @@ CANDIDATES = ((1.0, 20), (1.0, 40), (1.5, 30), (1.5, 40), (2.0, 40), (2.0, 60), 
 LAYOUT_SECONDS = 10.0
 
 
+def spliced_arrays(recordings: list) -> tuple[np.ndarray, np.ndarray, list] | None:
+    """The recordings back to back (``splice``) as time-ordered arrays and their starts; None if too short."""
+    frames, starts = splice(recordings)
+    times, csi, _ = raw_arrays(frames)
+    if times.size < 20:
+        return None
+    order = np.argsort(times, kind="stable")
+    return times[order], csi[order], starts
+
+
 def unit_hops(unit: real_motion.Unit) -> dict[tuple[float, int], list[real_motion.Hop]]:
     """Per candidate window, the unit's scored hops with ``motion`` = statistic over quiet level."""
     parts = [unit.lead_in] if unit.lead_in is not None and not unit.own_lead_in else []
-    frames, starts = splice(parts + unit.scored)
-    times, csi, _ = raw_arrays(frames)
-    if times.size < 20:
+    spliced = spliced_arrays(parts + unit.scored)
+    if spliced is None:
         return {c: [] for c in CANDIDATES}
-    order = np.argsort(times, kind="stable")
-    times, csi = times[order], csi[order]
+    times, csi, starts = spliced
     origin = times[0]
     lead = None
     if unit.mode == "baseline":

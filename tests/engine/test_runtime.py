@@ -233,9 +233,9 @@ def test_vitals_refresh_runs_on_schedule_after_the_state():
     for node_id, node in monitor.nodes.items():
         refresh = node.refresh_vitals
 
-        def logged(t, bank, refresh=refresh, node_id=node_id):
+        def logged(t, bank, moved_at=(), refresh=refresh, node_id=node_id):
             log.append((t, node_id))
-            refresh(t, bank)
+            refresh(t, bank, moved_at)
         node.refresh_vitals = logged
     states = list(monitor.run(stream("breathe_normal", 591, 40)))
     per_hop = [sum(1 for t, _ in log if t == s.t) for s in states]
