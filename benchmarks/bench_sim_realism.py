@@ -197,12 +197,13 @@ def real_streams(root: Path, per_folder: int | None) -> list[Stream]:
 
 # -- the simulator -----------------------------------------------------------------------------
 
-def sim_streams(seeds: list[int], seconds: float) -> list[Stream]:
-    """The README's room (two nodes, defaults otherwise) per seed and scenario, one stream per node."""
+def sim_streams(seeds: list[int], seconds: float, overrides: dict | None = None) -> list[Stream]:
+    """The README's room (two nodes, defaults otherwise) per seed and scenario, one stream per node;
+    ``overrides`` replaces SimConfig fields (to see what a change of default would do)."""
     streams = []
     for seed in seeds:
         for scenario in SIM_SCENARIOS:
-            sim = simulate(SimConfig(scenario, seed=seed, room_seed=seed, nodes=2, duration=seconds))
+            sim = simulate(SimConfig(scenario, seed=seed, room_seed=seed, nodes=2, duration=seconds, **(overrides or {})))
             truth = sim.truth()
             for node, frames in sorted(group_by_node(sim.frames()).items()):
                 arrays = rs.node_arrays(frames)
@@ -290,7 +291,7 @@ def show(value: float, fmt: str) -> str:
 
 def print_tables(table: dict, datasets: dict, files: int, sim_runs: int) -> None:
     print(f"real: {files} files (ESP32 family; breathing: + NIST phantom), every dataset weighted alike; "
-          f"sim: {sim_runs} node streams (two nodes, default SNR)")
+          f"sim: {sim_runs} node streams (two nodes; SimConfig defaults unless overridden)")
     print(f"{'statistic':<22} {'real median':>11} {'real q1':>9} {'real q3':>9} {'n':>4} {'sets':>4} {'sim':>9} {'sim/med':>7}  inside")
     for name, fmt, _ in STATISTICS:
         r = table[name]
@@ -311,12 +312,24 @@ def print_tables(table: dict, datasets: dict, files: int, sim_runs: int) -> None
         print(f"{name:<22} " + " ".join(f"{show(datasets[d][name], fmt):>11}" for d in datasets))
 
 
+def _value(text: str):
+    if text.lower() == "none":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        return float(text)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="3 files per folder, one 45 s simulation per scenario")
     parser.add_argument("--root", type=Path, default=real_corpus.DEFAULT_ROOT, help="the real corpus")
     parser.add_argument("--per-folder", type=int, default=None, help="files per folder (default: all; quick: 3)")
+    parser.add_argument("--sim", action="append", default=[], metavar="FIELD=VALUE",
+                        help="override a SimConfig field, e.g. --sim snr_db=23 --sim loss_rate=0.08 (default: none)")
     args = parser.parse_args(argv)
+    overrides = {key: _value(value) for key, value in (item.split("=", 1) for item in args.sim)}
     began = time.perf_counter()
     per_folder = args.per_folder if args.per_folder is not None else (3 if args.quick else None)
     seeds, seconds = ([0], 45.0) if args.quick else ([0, 1, 2], 120.0)
@@ -324,10 +337,12 @@ def main(argv: list[str] | None = None) -> int:
     for s in real:
         s.values = measure(s)
     real_s = time.perf_counter() - began
-    sim = sim_streams(seeds, seconds)
+    sim = sim_streams(seeds, seconds, overrides)
     for s in sim:
         s.values = measure(s)
     table = compare(real, sim)
+    if overrides:
+        print("simulator overrides: " + ", ".join(f"{k}={v}" for k, v in overrides.items()))
     print_tables(table, by_dataset(real + sim), len(real), len(sim))
     # The floor the breathing SNRs must clear: white noise at the seated person's 10 packets/s.
     floor = rs.noise_reference(10.0, 52)
@@ -338,7 +353,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nreal corpus {real_s:.1f} s, simulator {elapsed - real_s:.1f} s, total {elapsed:.1f} s")
     outside = [name for name, row in table.items() if not row["inside"]]
     print(json.dumps({"benchmark": "sim_realism", "quick": args.quick, "files": len(real), "sim_streams": len(sim),
-                      "sim_seconds": seconds, "seeds": seeds, "outside": outside,
+                      "sim_seconds": seconds, "seeds": seeds, "sim_overrides": overrides, "outside": outside,
                       "breath_snr_noise_db": {k: round(v, 2) for k, v in floor.items()}, "statistics": {
                           name: {k: (round(v, 6) if isinstance(v, float) and np.isfinite(v) else
                                      (None if isinstance(v, float) else v)) for k, v in row.items()}

@@ -23,6 +23,7 @@ from ruview_core.dsp.subcarriers import signed_subcarrier_index, usable_subcarri
 from ruview_core.frames import CsiFrame
 from ruview_core.node.cleaning import clean, packet_rate, raw_arrays
 from ruview_core.node.motion import MIN_WINDOW_FRAMES, MOTION_WINDOW_SECONDS, turbulence, windowed_dispersion
+from ruview_core.vitals.breathing import DEFAULT_FEATURE, breathing_columns
 from ruview_core.vitals.periodicity import detrend_linear, padded_periodogram
 
 MAD_TO_STD = 1.4826
@@ -174,12 +175,17 @@ def uniform(times: np.ndarray, values: np.ndarray, rate_hz: float) -> np.ndarray
     return series.values[series.longest_valid_run()]
 
 
-def breathing_snr(times: np.ndarray, amplitude: np.ndarray, rate_hz: float, true_hz: float | None = None,
+def breathing_snr(times: np.ndarray, csi: np.ndarray, rate_hz: float, true_hz: float | None = None,
                   window_s: float = BREATHING_WINDOW_S) -> dict[str, float]:
-    """Breathing SNR of gain-normalised ``[N, S]`` amplitude over ``window_s`` windows (hop half a
-    window): per window the median and the best over subcarriers, around the peak and (where
-    ``true_hz`` is given) at the true rate; each the median over the windows."""
-    grid = uniform(times, np.abs(amplitude), rate_hz)
+    """Breathing SNR over ``window_s`` windows (hop half a window) of the columns the engine's
+    breathing estimate scans: for complex ``[N, S]`` CSI of one antenna its single-antenna feature
+    (``vitals.breathing.breathing_columns``: each packet's amplitude over its own mean), real
+    ``[N, M]`` columns as they are. Per window the median and the best over columns, around the
+    peak and (where ``true_hz`` is given) at the true rate; each the median over the windows."""
+    if np.iscomplexobj(csi):
+        grid = breathing_columns(np.asarray(csi), rate_hz, feature=DEFAULT_FEATURE, times=np.asarray(times))
+    else:
+        grid = uniform(times, np.asarray(csi, dtype=np.float64), rate_hz)
     n = int(round(window_s * rate_hz))
     found: dict[str, list[float]] = {"median": [], "best": [], "true_median": [], "true_best": []}
     for start in range(0, grid.shape[0] - n + 1, max(n // 2, 1)):
