@@ -265,10 +265,10 @@ def inside(sim: float, median: float, q1: float, q3: float, factor: float = 1.5,
     """
     if not all(np.isfinite([sim, median, q1, q3])):
         return False
-    if q1 <= sim <= q3:
+    if q1 <= sim <= q3:  # a plain bool: it goes into the benchmark's JSON line
         return True
     if decibels:
-        return abs(sim - median) <= 10 * np.log10(factor)
+        return bool(abs(sim - median) <= 10 * np.log10(factor))
     if median > 0 and sim > 0:
-        return median / factor <= sim <= median * factor
+        return bool(median / factor <= sim <= median * factor)
     return False

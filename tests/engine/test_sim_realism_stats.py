@@ -140,3 +140,4 @@ def test_summary_and_inside():
     assert rs.inside(5.9, 4.0, 3.0, 4.5) and not rs.inside(6.1, 4.0, 3.0, 4.5)
     assert not rs.inside(0.5, 0.0, 0.0, 0.0) and rs.inside(0.0, 0.0, 0.0, 1.0)
     assert rs.inside(-2.2, -0.5, -0.6, -0.3, decibels=True) and not rs.inside(-2.4, -0.5, -0.6, -0.3, decibels=True)
+    assert type(rs.inside(np.float64(-2.2), -0.5, -0.6, -0.3, decibels=True)) is bool  # it goes into JSON
