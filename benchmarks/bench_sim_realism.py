@@ -40,8 +40,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-import realism_stats as rs  # noqa: E402
 import real_corpus  # noqa: E402
+import realism_stats as rs  # noqa: E402
+
 from ruview_core.node.cleaning import group_by_node  # noqa: E402
 from ruview_core.node.motion import MOTION_WINDOW_SECONDS, UNTRUSTED_SECONDS  # noqa: E402
 from ruview_core.sim import SimConfig, simulate  # noqa: E402

@@ -186,7 +186,7 @@ def breathing_snr(times: np.ndarray, csi: np.ndarray, rate_hz: float, true_hz: f
         grid = breathing_columns(np.asarray(csi), rate_hz, feature=DEFAULT_FEATURE, times=np.asarray(times))
     else:
         grid = uniform(times, np.asarray(csi, dtype=np.float64), rate_hz)
-    n = int(round(window_s * rate_hz))
+    n = round(window_s * rate_hz)
     found: dict[str, list[float]] = {"median": [], "best": [], "true_median": [], "true_best": []}
     for start in range(0, grid.shape[0] - n + 1, max(n // 2, 1)):
         for prefix, at_hz in (("", None), ("true_", true_hz)):
@@ -205,7 +205,7 @@ def noise_reference(rate_hz: float, n_subcarriers: int, seed: int = 0,
                     window_s: float = BREATHING_WINDOW_S) -> dict[str, float]:
     """What :func:`breathing_snr` reads on white noise: the floor a breathing SNR must clear."""
     rng = np.random.default_rng(seed)
-    n = int(round(3 * window_s * rate_hz))
+    n = round(3 * window_s * rate_hz)
     times = np.arange(n) / rate_hz
     return breathing_snr(times, 1.0 + 0.05 * rng.standard_normal((n, n_subcarriers)), rate_hz, 0.25, window_s)
 
@@ -229,7 +229,7 @@ def walking_pieces(times: np.ndarray, amplitude: np.ndarray, rate_hz: float,
                    piece_s: float = WALK_PIECE_S) -> list[tuple[float, float]]:
     """:func:`walking_spectrum` of the turbulence of each whole ``piece_s`` piece of a stretch."""
     grid = uniform(times, turbulence(np.abs(amplitude)), rate_hz)
-    n = int(round(piece_s * rate_hz))
+    n = round(piece_s * rate_hz)
     return [walking_spectrum(grid[s:s + n], rate_hz) for s in range(0, grid.shape[0] - n + 1, n)] if n >= 8 else []
 
 
