@@ -263,10 +263,15 @@ def motion_ratio(x: np.ndarray, rate_hz: float) -> float | None:
     return float(lower / upper) if upper > 0 else None
 
 
-def stillness_factor(x: np.ndarray, rate_hz: float) -> float:
-    """1 for a still scene, 0 for a moving one, linear in between (1 if it cannot tell)."""
+def stillness_factor(x: np.ndarray, rate_hz: float, noise_ratio: float = 1.0) -> float:
+    """1 for a still scene, 0 for a moving one, linear in between (1 if it cannot tell).
+
+    ``noise_ratio`` is the :func:`motion_ratio` white noise gets from the same sampling (see
+    :func:`sampling_noise_ratio`): the scene's ratio is judged relative to it.
+    """
     ratio = motion_ratio(x, rate_hz)
     if ratio is None:
         return 1.0
+    ratio /= noise_ratio
     span = MOTION_RATIO_MOVING - MOTION_RATIO_STILL
     return float(np.clip((MOTION_RATIO_MOVING - ratio) / span, 0.0, 1.0))

@@ -289,12 +289,55 @@ def test_a_false_alarm_where_nothing_changed_costs_nothing():
 @pytest.mark.parametrize("name", ["nist_bpm18.csi", "AN1_Slow_Take02", "AN1_Apnea_Take05"])
 def test_real_takes_without_a_posture_change_are_read_whole(name):
     # The real windows scoring highest without a change (a phantom, a seated person, a breath hold).
-    from ruview_core.vitals.breathing import _stillness_columns, _feature_columns
+    from ruview_core.vitals.breathing import _feature_columns, stillness_columns
     from ruview_core.vitals.settling import STEP_SCORE, step_scores
 
     take = _real_take(name)
     for end in np.arange(60.0, take.times[-1], 10.0):
         rows = (take.times >= end - 60.0) & (take.times < end)
-        columns = _stillness_columns(take.csi[rows], _feature_columns(take.csi[rows], None, None)[1], None)
+        columns = stillness_columns(take.csi[rows], _feature_columns(take.csi[rows], None, None)[1], None)
         grid = on_uniform_grid(take.times[rows], columns, 20.0)
         assert step_scores(grid, 20.0).max() < STEP_SCORE, (name, end)
+
+
+# -- stillness on the packet timing of real receivers -------------------------------------------
+
+def _receiver_times(seconds: float, rate_hz: float, loss: float, seed: int) -> np.ndarray:
+    """Packet times as the real corpus's receivers send them: gaps jitter +-30 %, ``loss`` of the packets lost."""
+    times = packet_times(seconds, rate_hz, seed)
+    return times[np.random.default_rng(seed + 1).uniform(size=times.size) >= loss]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_still_chest_on_lossy_irregular_packets_is_not_taken_for_motion(seed):
+    # 20 packets/s with 8 % lost (the corpus's median loss): interpolating onto the grid low-passes,
+    # the stillness gate read the quiet scene's 0.7-2.5 Hz / 3.5-6 Hz ratio as a moving body's and
+    # withheld every rate (confidence 0). Judged against what white noise gets from the same packet
+    # times, the scene is still and the chest's 15 bpm is committed.
+    from ruview_core.vitals.breathing import sampled_noise, stillness_columns
+    from ruview_core.vitals.periodicity import motion_ratio, stillness_factor
+
+    times = _receiver_times(60.0, 20.0, 0.08, seed)
+    csi = chest_csi(times, 15.0, 1, seed)
+    grid = on_uniform_grid(times, stillness_columns(csi), 20.0)
+    noise_ratio = motion_ratio(sampled_noise(times, 20.0), 20.0)
+    assert noise_ratio > 1.3  # the sampling alone would pass for motion
+    assert stillness_factor(grid, 20.0) == 0.0 and stillness_factor(grid, 20.0, noise_ratio) == 1.0
+    estimate = estimate_breathing(csi, 20.0, times=times)
+    assert estimate.bpm is not None and abs(estimate.bpm - 15.0) < 0.5
+
+
+def test_a_body_moving_on_lossy_irregular_packets_still_closes_the_gate():
+    # The same receiver, the body swaying a few millimetres at 1-2 Hz (fidgeting): the gate stays shut.
+    from ruview_core.vitals.breathing import sampled_noise, stillness_columns
+    from ruview_core.vitals.periodicity import motion_ratio, stillness_factor
+
+    times = _receiver_times(60.0, 20.0, 0.08, 4)
+    rng = np.random.default_rng(4)
+    sway = sum(0.002 * np.sin(2 * np.pi * f * times + rng.uniform(0, 6.3)) for f in rng.uniform(0.8, 2.2, 6))
+    shape = (1, 56)
+    static = rng.normal(size=shape) + 1j * rng.normal(size=shape)
+    echo = 0.3 * (rng.normal(size=shape) + 1j * rng.normal(size=shape))
+    csi = static[None] + echo[None] * np.exp(1j * 4 * np.pi * sway / WAVELENGTH_M)[:, None, None]
+    grid = on_uniform_grid(times, stillness_columns(csi), 20.0)
+    assert stillness_factor(grid, 20.0, motion_ratio(sampled_noise(times, 20.0), 20.0)) == 0.0

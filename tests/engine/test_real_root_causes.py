@@ -174,3 +174,33 @@ def test_a_person_who_moves_most_of_the_time_is_seen_without_a_baseline():
     assert len(moving) > 40 and len(quiet) > 10
     assert np.mean(moving) >= 0.9  # was 0.82
     assert not any(quiet)
+
+
+# -- 7. breathing's stillness gate on a real receiver's packet timing --------------------------------
+
+HOUSE_EMPTY_TAKES = ("0_0_0_20260313_111215", "0_0_1_20260313_114241", "0_1_0_20260313_113804",
+                     "0_1_1_20260313_114626", "1_0_0_20260313_113331", "1_0_1_20260313_115351",
+                     "1_1_0_20260313_114956", "1_1_1_20260313_115724")
+
+
+def test_a_quiet_house_at_twenty_packets_per_second_is_still_to_the_breathing_gate():
+    # The house's empty-room takes (19-25 packets/s, irregular): interpolating onto the uniform grid
+    # low-passes, white noise alone reads ~1.75 where the gate calls 1.30 moving, so the gate was shut
+    # on every quiet window (breathing could never be committed from such a node). Judged against
+    # white noise on the same packet times, it opens on most of them.
+    from ruview_core.vitals.breathing import on_uniform_grid, sampled_noise, stillness_columns
+    from ruview_core.vitals.periodicity import motion_ratio, stillness_factor
+
+    plain, sampled = [], []
+    for take in HOUSE_EMPTY_TAKES:
+        times, csi, _ = raw_arrays(_real(f"espectre_home_quadrants/csi_training_data_baseline_{take}.csi.jsonl.gz"))
+        csi = csi[:, :, usable_subcarriers(np.abs(csi[:, 0, :]))]
+        rate = float(round(times.size / np.ptp(times)))
+        for start in np.arange(times[0] + 1.0, times[-1] - 15.0, 15.0):
+            rows = (times >= start) & (times < start + 15.0)
+            grid = on_uniform_grid(times[rows], stillness_columns(csi[rows]), rate)
+            plain.append(stillness_factor(grid, rate))
+            sampled.append(stillness_factor(grid, rate, motion_ratio(sampled_noise(times[rows], rate), rate)))
+    assert len(sampled) >= 12
+    assert max(plain) == 0.0
+    assert np.mean(np.array(sampled) > 0) >= 0.75
