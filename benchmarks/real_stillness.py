@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -26,9 +25,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from ruview_core.dsp.subcarriers import usable_subcarriers  # noqa: E402
-from ruview_core.frames import CsiFrame  # noqa: E402
 from ruview_core.node.cleaning import raw_arrays  # noqa: E402
-from ruview_core.sources.replay import read_recording  # noqa: E402
 from ruview_core.vitals.breathing import on_uniform_grid, sampled_noise, stillness_columns  # noqa: E402
 from ruview_core.vitals.periodicity import motion_ratio, stillness_factor  # noqa: E402
 
@@ -40,9 +37,8 @@ MIN_PACKETS = 64
 
 def window_gates(path: Path) -> list[dict]:
     """Each labelled 15 s window of one recording: its motion label and both gates."""
-    labels = json.loads(path.with_name(path.name.replace(".csi.jsonl.gz", ".labels.json")).read_text())
-    frames = [p for p in read_recording(path, Counter()) if isinstance(p, CsiFrame)]
-    times, csi, _ = raw_arrays(frames)
+    recording = real_corpus.load(path)
+    times, csi, _ = raw_arrays(recording.frames)
     if times.size < MIN_PACKETS:
         return []
     order = np.argsort(times, kind="stable")
@@ -50,7 +46,7 @@ def window_gates(path: Path) -> list[dict]:
     csi = csi[:, :, usable_subcarriers(np.abs(csi[:, 0, :]))]
     rate = float(round(times.size / np.ptp(times)))
     found = []
-    for segment in labels["segments"]:
+    for segment in recording.labels["segments"]:
         moving = segment["labels"].get("motion")
         if moving is None:
             continue

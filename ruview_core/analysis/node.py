@@ -21,8 +21,6 @@ runs too. Each hop gives one row:
 
 from __future__ import annotations
 
-from collections import deque
-
 from ..activity.classify import ActivityModel
 from ..activity.monitor import ActivityMonitor
 from ..calibration.baseline import BaselineError, RoomBaseline, fit_node_baseline
@@ -33,6 +31,7 @@ from ..runtime.pauses import PAUSE, NodePauses
 from ..runtime.room_state import RoomState
 from ..specialists.bank import MODULES, train_bank
 from ..vitals import VitalSignEstimate
+from ..vitals.settling import RecentMotion
 
 RECORD_KEYS = (
     "t", "node_id", "motion", "motion_detected", "presence",
@@ -70,7 +69,7 @@ class NodeAnalyzer:
         self._next_vitals: float | None = None
         self._vitals = _NO_VITALS
         self._last_motion: float | None = None
-        self._moved_at: deque[float] = deque()  # motion hops over the vitals' window
+        self._moved_at = RecentMotion(BREATHING_SECONDS)  # motion hops over the vitals' window
         self.activities = ActivityMonitor(activity_model, hop)
         self._foreign = 0  # frames refused before the current pipeline: other nodes', the lead-in pipeline's
 
@@ -134,9 +133,7 @@ class NodeAnalyzer:
         moving = self._moving(node_hop)
         if moving:
             self._last_motion = end
-            self._moved_at.append(end)
-        while self._moved_at and self._moved_at[0] < end - BREATHING_SECONDS:
-            self._moved_at.popleft()
+        self._moved_at.note(end, moving)
         record.update(motion=None if node_hop.motion is None else round(node_hop.motion, 3), motion_detected=moving)
         presence = self._presence(node_hop, end, moving)
         refreshed = self._next_vitals is None or end >= self._next_vitals

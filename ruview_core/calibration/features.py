@@ -25,7 +25,7 @@ Non-finite frames never get here: cleaning drops them and counts them in ``dropp
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -260,7 +260,7 @@ def vitals_window(rate_hz: float, times: np.ndarray, csi: np.ndarray, seconds: f
 def estimate_vitals(rate_hz: float, frequency_index: np.ndarray | None, window: np.ndarray | None,
                     breathing_feature: str | None = None, heart_feature: str | None = None, *,
                     packets: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
-                    empty_gain_lines: np.ndarray | None = None, moved_at: Sequence[float] = (),
+                    empty_gain_lines: np.ndarray | None = None, moved_at: Iterable[float] = (),
                     ) -> tuple[VitalSignEstimate, VitalSignEstimate]:
     """Breathing over the whole uniform ``window``, heart rate over its last ``HEART_SECONDS``.
 

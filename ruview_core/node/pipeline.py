@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -218,7 +218,7 @@ class NodePipeline:
                                  frequency_index=None if self.amplitude_only else self.frequency_index)
 
     def vitals(self, t: float, breathing_feature: str | None = None, heart_feature: str | None = None,
-               moved_at: Sequence[float] = ()) -> tuple[VitalSignEstimate, VitalSignEstimate]:
+               moved_at: Iterable[float] = ()) -> tuple[VitalSignEstimate, VitalSignEstimate]:
         """Breathing and heart rate over the last ``BREATHING_SECONDS`` before ``t`` (the costly part).
 
         Breathing gets the packets themselves with their times and overall gain (the estimator

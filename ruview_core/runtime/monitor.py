@@ -20,8 +20,7 @@ tracker holds one, and the fingerprint stays where none does.
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 
 import numpy as np
@@ -35,6 +34,7 @@ from ..frames import CsiFrame
 from ..specialists import anomaly, breathing
 from ..specialists.bank import MODULES, SpecialistBank, train_bank
 from ..specialists.base import BACKBONE_REV, Reading, unknown
+from ..vitals.settling import RecentMotion
 from .fusion import fuse
 from .events import ActivityEvents
 from .pauses import PAUSE, NodePauses, PauseEvents
@@ -110,7 +110,7 @@ class NodeMonitor:
             self.next_vitals = t + self.offset
         return t >= self.next_vitals
 
-    def refresh_vitals(self, t: float, bank: SpecialistBank, moved_at: Sequence[float] = ()) -> None:
+    def refresh_vitals(self, t: float, bank: SpecialistBank, moved_at: Iterable[float] = ()) -> None:
         """Re-estimate breathing and heart rate over the last ``BREATHING_SECONDS`` (the costly part),
         breathing after the last of the room's ``moved_at`` that changed the scene."""
         self.next_vitals = t + self.vitals_every
@@ -164,7 +164,7 @@ class RoomMonitor:
         self.activity_events = ActivityEvents()
         # When the room saw motion (any node), over the vitals' window: a posture change on one
         # node's link restarts every node's breathing window where it changed that node's scene.
-        self.moved_at: deque[float] = deque()
+        self.moved_at = RecentMotion(BREATHING_SECONDS)
         self._next_emit: float | None = None
         self.stale_reason = None
         if self.bank.baseline_id != baseline.baseline_id:
@@ -195,12 +195,6 @@ class RoomMonitor:
         for frame in frames:
             yield from self.push(frame)
 
-    def _remember_motion(self, t: float, room: RoomState) -> None:
-        if room.readings["motion"].value is True:
-            self.moved_at.append(t)
-        while self.moved_at and self.moved_at[0] < t - BREATHING_SECONDS:
-            self.moved_at.popleft()
-
     def refresh_vitals(self, t: float) -> None:
         """Refresh the cached breathing / heart estimates of the nodes whose turn it is at ``t``.
 
@@ -222,7 +216,7 @@ class RoomMonitor:
             best = max(said, key=lambda a: (a.activity != "still", a.confidence))
             room = replace(room, activity=Reading(best.activity, best.confidence,
                                                   best.decisions[-1].reason if best.decisions else "still"))
-        self._remember_motion(t, room)
+        self.moved_at.note(t, room.readings["motion"].value is True)
         events = self.pause_events.update(t, room.readings[PAUSE])
         if not room.stale and not room.vetoed:
             events += self.activity_events.update(t, [d for a in said for d in a.decisions])

@@ -17,7 +17,7 @@ Measured on real recordings by ``benchmarks/real_breathing.py`` (a breathing pha
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
 from functools import partial
 
 import numpy as np
@@ -26,7 +26,7 @@ from ..dsp.resample import resample_uniform
 
 from .features import available_features, extract_feature
 from .interference import gain_lines, interference_factor, lines_seen_empty
-from .periodicity import VitalSignEstimate, estimate_rate, motion_ratio, stillness_factor
+from .periodicity import VitalSignEstimate, estimate_rate, motion_ratio, sees_motion_bands, stillness_factor
 from .rhythm import find_rhythm
 from .settling import settled_start
 
@@ -53,7 +53,7 @@ def estimate_breathing(
     times: np.ndarray | None = None,
     gain: np.ndarray | None = None,
     empty_gain_lines: np.ndarray | None = None,
-    moved_at: Sequence[float] = (),
+    moved_at: Iterable[float] = (),
 ) -> VitalSignEstimate:
     """Breathing rate of a ``[T, S]`` / ``[T, antennas, S]`` window.
 
@@ -77,22 +77,19 @@ def estimate_breathing(
     if span < MIN_SECONDS or window.shape[0] < 16:
         return VitalSignEstimate(None, 0.0, chosen, combiner, None)
     motion_columns = stillness_columns(window, columns, frequency_index)
-    noise_columns = None
     if times is not None:
         columns, motion_columns = (on_uniform_grid(times, c, rate_hz) for c in (columns, motion_columns))
         gain = None if gain is None else on_uniform_grid(times, gain, rate_hz)
-        noise_columns = sampled_noise(times, rate_hz)
     # Read the rate on the stretch since the scene last settled (a posture change steps the shape).
     origin = 0.0 if times is None else float(np.min(times))
     start = settled_start(motion_columns, rate_hz, [round((t - origin) * rate_hz) for t in moved_at])
     if start:
         columns, motion_columns = columns[start:], motion_columns[start:]
         gain = None if gain is None else gain[start:]
-        noise_columns = None if noise_columns is None else noise_columns[start:]
         if columns.shape[0] < MIN_SECONDS * rate_hz:
             return VitalSignEstimate(None, 0.0, chosen, combiner, None)
     low, high = band_bpm[0] / 60.0, band_bpm[1] / 60.0
-    noise_ratio = 1.0 if noise_columns is None else motion_ratio(noise_columns, rate_hz) or 1.0
+    noise_ratio = 1.0 if times is None else sampling_noise_ratio(times, rate_hz, start)
     stillness = stillness_factor(motion_columns, rate_hz, noise_ratio)
     if combiner != DEFAULT_COMBINER:
         freq, confidence = estimate_rate(columns, rate_hz, low, high, combiner=combiner, stillness=stillness)
@@ -144,6 +141,14 @@ def sampled_noise(times: np.ndarray, rate_hz: float) -> np.ndarray:
     """
     rng = np.random.default_rng(len(times))
     return on_uniform_grid(times, rng.standard_normal((len(times), NOISE_COLUMNS)), rate_hz)
+
+
+def sampling_noise_ratio(times: np.ndarray, rate_hz: float, start_row: int = 0) -> float:
+    """The :func:`~.periodicity.motion_ratio` of :func:`sampled_noise` from grid row ``start_row``
+    on (the stretch the gate reads); 1 where the rate cannot show the gate's bands."""
+    if not sees_motion_bands(rate_hz):
+        return 1.0
+    return motion_ratio(sampled_noise(times, rate_hz)[start_row:], rate_hz) or 1.0
 
 
 def scene_stillness(

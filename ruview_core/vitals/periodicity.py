@@ -243,6 +243,11 @@ def estimate_rate(
     return freq, strength * prominence * agreement * stillness
 
 
+def sees_motion_bands(rate_hz: float) -> bool:
+    """Whether ``rate_hz`` samples reach the upper of the ``MOTION_BANDS_HZ`` (above ~12 per second)."""
+    return rate_hz / 2 >= MOTION_BANDS_HZ[1][1]
+
+
 def motion_ratio(x: np.ndarray, rate_hz: float) -> float | None:
     """Median spectral density of ``[T, M]`` columns at 0.7-2.5 Hz over that at 3.5-6 Hz.
 
@@ -252,7 +257,7 @@ def motion_ratio(x: np.ndarray, rate_hz: float) -> float | None:
     """
     (low_a, high_a), (low_b, high_b) = MOTION_BANDS_HZ
     nperseg = int(2 ** np.floor(np.log2(min(x.shape[0], 4 * rate_hz / 0.3))))
-    if rate_hz / 2 < high_b or nperseg < 64:
+    if not sees_motion_bands(rate_hz) or nperseg < 64:
         return None
     freqs, psd = signal.welch(x, fs=rate_hz, nperseg=nperseg, axis=0, detrend="constant")
     total = psd.sum(axis=1)
@@ -267,7 +272,8 @@ def stillness_factor(x: np.ndarray, rate_hz: float, noise_ratio: float = 1.0) ->
     """1 for a still scene, 0 for a moving one, linear in between (1 if it cannot tell).
 
     ``noise_ratio`` is the :func:`motion_ratio` white noise gets from the same sampling (see
-    :func:`sampling_noise_ratio`): the scene's ratio is judged relative to it.
+    :func:`~ruview_core.vitals.breathing.sampling_noise_ratio`): the scene's ratio is judged
+    relative to it.
     """
     ratio = motion_ratio(x, rate_hz)
     if ratio is None:

@@ -21,7 +21,8 @@ why a step is looked for only where motion was flagged.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import deque
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 
@@ -56,12 +57,37 @@ def settled_start(columns: np.ndarray, rate_hz: float, moved_rows: Iterable[int]
     only there (within ``TOLERANCE_SECONDS``), which keeps a slow deep breath, whose half cycle
     looks like a step, from cutting the window, and a false alarm that changed nothing from
     costing any of it."""
+    moved_rows = sorted(moved_rows, reverse=True)
+    if not moved_rows:  # nothing moved: no scan
+        return 0
     per_second = max(int(round(rate_hz)), 1)
     scores = step_scores(columns, rate_hz)
-    for row in sorted(moved_rows, reverse=True):
+    for row in moved_rows:
         second = int(round(row / per_second))
         near = np.arange(second - TOLERANCE_SECONDS, second + TOLERANCE_SECONDS + 1)
         near = near[(near >= 0) & (near < scores.size)]
         if near.size and scores[near].max() > threshold:
             return int(near[np.argmax(scores[near])]) * per_second
     return 0
+
+
+class RecentMotion:
+    """The times motion was detected over the last ``seconds`` (a breathing window): what
+    :func:`settled_start` is given as ``moved_at``."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._times: deque[float] = deque()
+
+    def note(self, t: float, moving: bool) -> None:
+        """One hop at ``t``; drops what has left the window."""
+        if moving:
+            self._times.append(t)
+        while self._times and self._times[0] < t - self.seconds:
+            self._times.popleft()
+
+    def __iter__(self) -> Iterator[float]:
+        return iter(self._times)
+
+    def __len__(self) -> int:
+        return len(self._times)
